@@ -1,0 +1,3 @@
+//! Authentication: challenges, scopes, tokens.
+pub mod challenge;
+pub mod scope;

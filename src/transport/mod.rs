@@ -1,0 +1,3 @@
+//! The request path: retry, breaker, HTTP.
+pub(crate) mod breaker;
+pub(crate) mod retry;
