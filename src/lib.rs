@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod pagination;
 pub mod platform;
 pub mod reference;
+pub(crate) mod singleflight;
 pub(crate) mod transport;
 
 pub use error::{Diagnostic, Error, ErrorKind, Result};
