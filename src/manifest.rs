@@ -425,6 +425,15 @@ impl Manifest {
                     ))
                 }
                 (false, false) => {
+                    if let Some(h) = header.filter(|h| {
+                        h.get(..16)
+                            .is_some_and(|p| p.eq_ignore_ascii_case("application/vnd."))
+                    }) {
+                        return Err(Error::unsupported(format!(
+                            "manifest media type {} is not supported",
+                            quote(h)
+                        )));
+                    }
                     let what = match header {
                         Some(h) if !h.is_empty() => format!(
                             "Content-Type {} is not a manifest type, and the body has neither \
@@ -1038,6 +1047,17 @@ mod tests {
         // schemaVersion 3
         let e = Manifest::parse(None, br#"{"schemaVersion":3,"manifests":[]}"#).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unsupported);
+        // an unknown vendor type in the header, nothing recognizable in the body
+        let e = Manifest::parse(
+            Some("application/vnd.oci.artifact.manifest.v1+json"),
+            br#"{"blobs":[]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert!(e.to_string().contains("artifact.manifest"), "{e}");
+        // non-ASCII header does not panic
+        assert!(Manifest::parse(Some("applicatïon/vnd.ü"), b"{}").is_err());
+        assert!(Manifest::parse(Some("ü;ü"), b"{}").is_err());
         // nothing recognizable
         let e = Manifest::parse(Some("text/html"), br#"{"hello":"world"}"#).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Decode);
