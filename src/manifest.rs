@@ -1,1 +1,1293 @@
-//! (in progress)
+//! Manifests, image indexes (manifest lists), descriptors and image configs,
+//! in their Docker v2 schema 2 and OCI forms.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::digest::Digest;
+use crate::platform::{null_default, Platform};
+use crate::reference::quote;
+use crate::{Error, Result};
+
+/// Media types of manifests and configs.
+pub mod media_type {
+    /// Docker image manifest, schema 2.
+    pub const DOCKER_MANIFEST_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
+    /// Docker manifest list (multi-platform), schema 2.
+    pub const DOCKER_MANIFEST_LIST: &str =
+        "application/vnd.docker.distribution.manifest.list.v2+json";
+    /// OCI image manifest.
+    pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    /// OCI image index (multi-platform).
+    pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    /// Docker schema 1 manifest (unsupported).
+    pub const DOCKER_MANIFEST_V1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+    /// Signed Docker schema 1 manifest (unsupported).
+    pub const DOCKER_MANIFEST_V1_SIGNED: &str =
+        "application/vnd.docker.distribution.manifest.v1+prettyjws";
+    /// Docker image config.
+    pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+    /// OCI image config.
+    pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+
+    /// The `Accept` header value for manifest requests: the four supported
+    /// manifest types, comma-separated.
+    ///
+    /// ```
+    /// use registry_client::manifest::media_type;
+    /// assert_eq!(media_type::ACCEPT_MANIFESTS.split(", ").count(), 4);
+    /// assert!(media_type::ACCEPT_MANIFESTS.contains(media_type::OCI_INDEX));
+    /// ```
+    pub const ACCEPT_MANIFESTS: &str = "application/vnd.oci.image.index.v1+json, \
+         application/vnd.docker.distribution.manifest.list.v2+json, \
+         application/vnd.oci.image.manifest.v1+json, \
+         application/vnd.docker.distribution.manifest.v2+json";
+}
+
+/// A reference to content: its media type, digest and size, as found in
+/// manifests (`config`, `layers`, `subject`) and indexes (`manifests`).
+///
+/// `size` is required and must be a non-negative integer; the other
+/// optional fields default to empty and are omitted when serializing if
+/// empty.
+///
+/// ```
+/// use registry_client::manifest::Descriptor;
+/// let d: Descriptor = serde_json::from_str(r#"{
+///   "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+///   "digest": "sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b",
+///   "size": 32654
+/// }"#).unwrap();
+/// assert_eq!(d.size, 32654);
+/// assert!(d.platform.is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    /// The media type of the referenced content.
+    #[serde(default, deserialize_with = "null_default")]
+    pub media_type: String,
+    /// The digest of the referenced content.
+    pub digest: Digest,
+    /// The size in bytes of the referenced content.
+    pub size: u64,
+    /// Alternative download URLs (foreign layers).
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub urls: Vec<String>,
+    /// Arbitrary metadata.
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub annotations: BTreeMap<String, String>,
+    /// The platform, for entries of an index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    /// The artifact type, for artifacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+}
+
+/// A single-platform image manifest (Docker v2 schema 2 or OCI).
+///
+/// ```
+/// use registry_client::manifest::{Manifest, media_type};
+/// let body = br#"{
+///   "schemaVersion": 2,
+///   "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+///              "digest": "sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7", "size": 7023},
+///   "layers": []
+/// }"#;
+/// let m = Manifest::parse(Some(media_type::OCI_MANIFEST), body).unwrap();
+/// assert_eq!(m.as_image().unwrap().config.size, 7023);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageManifest {
+    /// Always 2.
+    pub schema_version: u32,
+    /// The manifest's own media type, when the document states it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The artifact type, for OCI artifacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// The image config blob.
+    pub config: Descriptor,
+    /// The layer blobs, base layer first.
+    #[serde(default, deserialize_with = "null_default")]
+    pub layers: Vec<Descriptor>,
+    /// The manifest this one refers to (OCI referrers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Descriptor>,
+    /// Arbitrary metadata.
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A multi-platform index (Docker manifest list or OCI image index).
+///
+/// ```
+/// use registry_client::{manifest::Manifest, platform::Platform};
+/// let body = br#"{"schemaVersion":2,"manifests":[{
+///   "mediaType":"application/vnd.oci.image.manifest.v1+json",
+///   "digest":"sha256:e692418e4cbaf90ca69d05a66403747baa33ee08806650b51fab815ad7fc331f",
+///   "size":7143,"platform":{"architecture":"ppc64le","os":"linux"}}]}"#;
+/// let m = Manifest::parse(None, body).unwrap();
+/// let index = m.as_index().unwrap();
+/// assert!(index.select(&Platform::parse("linux/ppc64le").unwrap()).is_some());
+/// assert_eq!(index.platforms()[0].to_string(), "linux/ppc64le");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageIndex {
+    /// Always 2.
+    pub schema_version: u32,
+    /// The index's own media type, when the document states it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The per-platform manifests.
+    #[serde(default, deserialize_with = "null_default")]
+    pub manifests: Vec<Descriptor>,
+    /// Arbitrary metadata.
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl ImageIndex {
+    /// The entry to pull for platform `want`, if any.
+    ///
+    /// Only entries with a platform are considered, and those that
+    /// [`want.matches`](Platform::matches) them. When `want.variant` is set,
+    /// the first such entry is returned. When it is not set and several
+    /// entries match, the first one whose variant is absent or the
+    /// architecture's usual one (`v8` for `arm64`, `v7` for `arm`, `v1` for
+    /// `amd64`) wins; failing that, the first match.
+    ///
+    /// ```
+    /// use registry_client::{manifest::ImageIndex, platform::Platform};
+    /// let index: ImageIndex = serde_json::from_str(r#"{"schemaVersion":2,"manifests":[
+    ///   {"mediaType":"m","size":1,"digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111",
+    ///    "platform":{"os":"linux","architecture":"arm","variant":"v6"}},
+    ///   {"mediaType":"m","size":1,"digest":"sha256:2222222222222222222222222222222222222222222222222222222222222222",
+    ///    "platform":{"os":"linux","architecture":"arm","variant":"v7"}}]}"#).unwrap();
+    /// let d = index.select(&Platform::parse("linux/arm").unwrap()).unwrap();
+    /// assert!(d.digest.hex().starts_with('2'));
+    /// let d = index.select(&Platform::parse("linux/arm/v6").unwrap()).unwrap();
+    /// assert!(d.digest.hex().starts_with('1'));
+    /// ```
+    pub fn select(&self, want: &Platform) -> Option<&Descriptor> {
+        let mut matching = self
+            .manifests
+            .iter()
+            .filter(|d| d.platform.as_ref().is_some_and(|p| want.matches(p)));
+        if want.variant.is_some() {
+            return matching.next();
+        }
+        let mut first = None;
+        for d in matching {
+            if d.platform
+                .as_ref()
+                .is_some_and(Platform::has_default_variant)
+            {
+                return Some(d);
+            }
+            first.get_or_insert(d);
+        }
+        first
+    }
+
+    /// The platforms of the entries that state one, in order.
+    ///
+    /// ```
+    /// use registry_client::manifest::ImageIndex;
+    /// let index: ImageIndex = serde_json::from_str(r#"{"schemaVersion":2,"manifests":[]}"#).unwrap();
+    /// assert!(index.platforms().is_empty());
+    /// ```
+    pub fn platforms(&self) -> Vec<Platform> {
+        self.manifests
+            .iter()
+            .filter_map(|d| d.platform.clone())
+            .collect()
+    }
+}
+
+/// A parsed manifest of one of the four supported kinds.
+///
+/// Serializes as the inner document (not necessarily byte-identical to
+/// what the registry sent, so never hash the re-serialized form).
+///
+/// ```
+/// use registry_client::manifest::{Manifest, media_type};
+/// let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[]}"#;
+/// let m = Manifest::parse(Some("application/json"), body).unwrap();
+/// assert!(m.is_index());
+/// assert_eq!(m.media_type(), media_type::DOCKER_MANIFEST_LIST);
+/// let json = serde_json::to_string(&m).unwrap();
+/// assert!(json.contains("manifest.list"));
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Manifest {
+    /// Docker image manifest v2 schema 2.
+    DockerV2(ImageManifest),
+    /// Docker manifest list.
+    DockerList(ImageIndex),
+    /// OCI image manifest.
+    OciImage(ImageManifest),
+    /// OCI image index.
+    OciIndex(ImageIndex),
+}
+
+impl Serialize for Manifest {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Manifest::DockerV2(m) | Manifest::OciImage(m) => m.serialize(s),
+            Manifest::DockerList(i) | Manifest::OciIndex(i) => i.serialize(s),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    DockerV2,
+    DockerList,
+    OciImage,
+    OciIndex,
+}
+
+impl Kind {
+    fn from_media_type(mt: &str) -> Option<Kind> {
+        let mt = mt.trim();
+        [
+            (media_type::DOCKER_MANIFEST_V2, Kind::DockerV2),
+            (media_type::DOCKER_MANIFEST_LIST, Kind::DockerList),
+            (media_type::OCI_MANIFEST, Kind::OciImage),
+            (media_type::OCI_INDEX, Kind::OciIndex),
+        ]
+        .into_iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(mt))
+        .map(|(_, k)| k)
+    }
+
+    fn media_type(self) -> &'static str {
+        match self {
+            Kind::DockerV2 => media_type::DOCKER_MANIFEST_V2,
+            Kind::DockerList => media_type::DOCKER_MANIFEST_LIST,
+            Kind::OciImage => media_type::OCI_MANIFEST,
+            Kind::OciIndex => media_type::OCI_INDEX,
+        }
+    }
+}
+
+fn is_schema1(mt: &str) -> bool {
+    let mt = mt.trim();
+    mt.eq_ignore_ascii_case(media_type::DOCKER_MANIFEST_V1)
+        || mt.eq_ignore_ascii_case(media_type::DOCKER_MANIFEST_V1_SIGNED)
+}
+
+fn schema1_error() -> Error {
+    Error::unsupported(
+        "Docker schema 1 manifests are not supported (ask the registry for schema 2 or OCI)",
+    )
+}
+
+/// The few fields needed to tell the manifest kind.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Probe {
+    #[serde(default)]
+    schema_version: Option<serde_json::Value>,
+    #[serde(default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    manifests: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    config: Option<serde::de::IgnoredAny>,
+}
+
+fn decode_err(e: serde_json::Error) -> Error {
+    Error::decode("manifest", e)
+}
+
+/// Serde accepts a JSON array for a struct; manifests and configs must be
+/// objects. Syntax errors keep serde's message (with line and column).
+fn require_object(context: &str, body: &[u8]) -> Result<()> {
+    if body.trim_ascii_start().first() == Some(&b'{') {
+        return Ok(());
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|e| Error::decode(context, e))?;
+    Err(Error::decode(context, "expected a JSON object"))
+}
+
+impl Manifest {
+    /// Parses a manifest body, given the response's `Content-Type`.
+    ///
+    /// The kind is taken from the Content-Type (parameters stripped, case
+    /// ignored) when it is one of the four supported types; otherwise from
+    /// the body's `mediaType`; otherwise from the body's shape (`manifests`
+    /// → OCI index, `config` → OCI image manifest).
+    ///
+    /// Errors: schema 1 (by media type or `schemaVersion: 1`) and other
+    /// media types → [`Error::Unsupported`]; a Content-Type and `mediaType`
+    /// that disagree, malformed JSON or a wrong shape → [`Error::Decode`]
+    /// (context `manifest`, with serde's line and column).
+    ///
+    /// ```
+    /// use registry_client::{manifest::{Manifest, media_type}, ErrorKind};
+    /// let e = Manifest::parse(Some(media_type::DOCKER_MANIFEST_V1_SIGNED), b"{}").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Unsupported);
+    /// let e = Manifest::parse(None, b"{\"schemaVersion\": 2,").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Decode);
+    /// ```
+    pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Manifest> {
+        let header = content_type.map(|ct| ct.split(';').next().unwrap_or("").trim());
+        if header.is_some_and(is_schema1) {
+            return Err(schema1_error());
+        }
+        let header_kind = header.and_then(Kind::from_media_type);
+
+        require_object("manifest", body)?;
+        let probe: Probe = serde_json::from_slice(body).map_err(decode_err)?;
+        if probe
+            .schema_version
+            .as_ref()
+            .is_some_and(|v| v.as_u64() == Some(1))
+        {
+            return Err(schema1_error());
+        }
+        let body_mt = probe
+            .media_type
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let body_kind = match body_mt {
+            Some(mt) if is_schema1(mt) => return Err(schema1_error()),
+            Some(mt) => match Kind::from_media_type(mt) {
+                Some(k) => Some(k),
+                None if header_kind.is_some() => None,
+                None => {
+                    return Err(Error::unsupported(format!(
+                        "manifest media type {} is not supported",
+                        quote(mt)
+                    )))
+                }
+            },
+            None => None,
+        };
+
+        let kind = match (header_kind, body_kind) {
+            (Some(h), Some(b)) if h != b => {
+                return Err(Error::decode(
+                    "manifest",
+                    format!(
+                        "Content-Type {} disagrees with the body's mediaType {}",
+                        h.media_type(),
+                        b.media_type()
+                    ),
+                ))
+            }
+            (Some(h), _) => {
+                if let Some(mt) = body_mt.filter(|_| body_kind.is_none()) {
+                    return Err(Error::decode(
+                        "manifest",
+                        format!(
+                            "Content-Type {} disagrees with the body's mediaType {}",
+                            h.media_type(),
+                            quote(mt)
+                        ),
+                    ));
+                }
+                h
+            }
+            (None, Some(b)) => b,
+            (None, None) => match (probe.manifests.is_some(), probe.config.is_some()) {
+                (true, false) => Kind::OciIndex,
+                (false, true) => Kind::OciImage,
+                (true, true) => {
+                    return Err(Error::decode(
+                        "manifest",
+                        "no media type, and both `manifests` and `config` are present",
+                    ))
+                }
+                (false, false) => {
+                    if let Some(h) = header.filter(|h| {
+                        h.get(..16)
+                            .is_some_and(|p| p.eq_ignore_ascii_case("application/vnd."))
+                    }) {
+                        return Err(Error::unsupported(format!(
+                            "manifest media type {} is not supported",
+                            quote(h)
+                        )));
+                    }
+                    let what = match header {
+                        Some(h) if !h.is_empty() => format!(
+                            "Content-Type {} is not a manifest type, and the body has neither \
+                             mediaType, `manifests` nor `config`",
+                            quote(h)
+                        ),
+                        _ => "the body has neither mediaType, `manifests` nor `config`".into(),
+                    };
+                    return Err(Error::decode("manifest", what));
+                }
+            },
+        };
+
+        let check_version = |v: u32| {
+            if v == 2 {
+                Ok(())
+            } else {
+                Err(Error::unsupported(format!(
+                    "manifest schemaVersion {v} is not supported"
+                )))
+            }
+        };
+        Ok(match kind {
+            Kind::DockerV2 | Kind::OciImage => {
+                let m: ImageManifest = serde_json::from_slice(body).map_err(decode_err)?;
+                check_version(m.schema_version)?;
+                if kind == Kind::DockerV2 {
+                    Manifest::DockerV2(m)
+                } else {
+                    Manifest::OciImage(m)
+                }
+            }
+            Kind::DockerList | Kind::OciIndex => {
+                let i: ImageIndex = serde_json::from_slice(body).map_err(decode_err)?;
+                check_version(i.schema_version)?;
+                if kind == Kind::DockerList {
+                    Manifest::DockerList(i)
+                } else {
+                    Manifest::OciIndex(i)
+                }
+            }
+        })
+    }
+
+    /// The media type of this kind of manifest.
+    ///
+    /// ```
+    /// use registry_client::manifest::{Manifest, media_type};
+    /// let m = Manifest::parse(None, br#"{"schemaVersion":2,"manifests":[]}"#).unwrap();
+    /// assert_eq!(m.media_type(), media_type::OCI_INDEX);
+    /// ```
+    pub fn media_type(&self) -> &'static str {
+        match self {
+            Manifest::DockerV2(_) => media_type::DOCKER_MANIFEST_V2,
+            Manifest::DockerList(_) => media_type::DOCKER_MANIFEST_LIST,
+            Manifest::OciImage(_) => media_type::OCI_MANIFEST,
+            Manifest::OciIndex(_) => media_type::OCI_INDEX,
+        }
+    }
+
+    /// Whether this is a multi-platform index or list.
+    ///
+    /// ```
+    /// use registry_client::manifest::Manifest;
+    /// let m = Manifest::parse(None, br#"{"schemaVersion":2,"manifests":[]}"#).unwrap();
+    /// assert!(m.is_index());
+    /// ```
+    pub fn is_index(&self) -> bool {
+        matches!(self, Manifest::DockerList(_) | Manifest::OciIndex(_))
+    }
+
+    /// The image manifest, when this is one.
+    ///
+    /// ```
+    /// use registry_client::manifest::Manifest;
+    /// let m = Manifest::parse(None, br#"{"schemaVersion":2,"manifests":[]}"#).unwrap();
+    /// assert!(m.as_image().is_none());
+    /// ```
+    pub fn as_image(&self) -> Option<&ImageManifest> {
+        match self {
+            Manifest::DockerV2(m) | Manifest::OciImage(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The index, when this is one.
+    ///
+    /// ```
+    /// use registry_client::manifest::Manifest;
+    /// let m = Manifest::parse(None, br#"{"schemaVersion":2,"manifests":[]}"#).unwrap();
+    /// assert!(m.as_index().unwrap().manifests.is_empty());
+    /// ```
+    pub fn as_index(&self) -> Option<&ImageIndex> {
+        match self {
+            Manifest::DockerList(i) | Manifest::OciIndex(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// Pretty-printed JSON of the parsed document, for display.
+    ///
+    /// ```
+    /// use registry_client::manifest::Manifest;
+    /// let m = Manifest::parse(None, br#"{"schemaVersion":2,"manifests":[]}"#).unwrap();
+    /// assert!(m.to_json_pretty().contains("\"schemaVersion\": 2"));
+    /// ```
+    pub fn to_json_pretty(&self) -> String {
+        // Serializing plain structs of strings and numbers cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// An image's config blob (Docker `application/vnd.docker.container.image.v1+json`
+/// or OCI `application/vnd.oci.image.config.v1+json`).
+///
+/// Missing or `null` fields decode as empty or `None`.
+///
+/// ```
+/// use registry_client::manifest::ImageConfig;
+/// let c = ImageConfig::parse(br#"{"architecture":"amd64","os":"linux",
+///   "config":{"Env":["PATH=/usr/bin"],"Cmd":["sh"],"Labels":null}}"#).unwrap();
+/// assert_eq!(c.config.cmd.as_deref(), Some(&["sh".to_string()][..]));
+/// assert!(c.config.labels.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ImageConfig {
+    /// CPU architecture (Go naming).
+    #[serde(default, deserialize_with = "null_default")]
+    pub architecture: String,
+    /// Operating system.
+    #[serde(default, deserialize_with = "null_default")]
+    pub os: String,
+    /// CPU variant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// Creation time, RFC 3339, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Author.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// Default run settings.
+    #[serde(default, deserialize_with = "null_default")]
+    pub config: ContainerConfig,
+    /// Layer diff IDs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rootfs: Option<RootFs>,
+    /// Build history, oldest first.
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub history: Vec<History>,
+}
+
+impl ImageConfig {
+    /// Parses a config blob; errors are [`Error::Decode`] with context
+    /// `image config`.
+    ///
+    /// ```
+    /// use registry_client::{manifest::ImageConfig, ErrorKind};
+    /// assert_eq!(ImageConfig::parse(b"[").unwrap_err().kind(), ErrorKind::Decode);
+    /// assert_eq!(ImageConfig::parse(b"{}").unwrap().os, "");
+    /// ```
+    pub fn parse(bytes: &[u8]) -> Result<ImageConfig> {
+        require_object("image config", bytes)?;
+        serde_json::from_slice(bytes).map_err(|e| Error::decode("image config", e))
+    }
+
+    /// The platform this config states.
+    ///
+    /// ```
+    /// use registry_client::manifest::ImageConfig;
+    /// let c = ImageConfig::parse(br#"{"architecture":"arm","os":"linux","variant":"v7"}"#).unwrap();
+    /// assert_eq!(c.platform().to_string(), "linux/arm/v7");
+    /// ```
+    pub fn platform(&self) -> Platform {
+        let mut p = Platform::new(self.os.clone(), self.architecture.clone());
+        p.variant = self.variant.clone();
+        p
+    }
+}
+
+fn ports_de<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
+    let m: Option<BTreeMap<String, serde::de::IgnoredAny>> = Option::deserialize(d)?;
+    Ok(m.map(|m| m.into_keys().collect()).unwrap_or_default())
+}
+
+fn ports_ser<S: Serializer>(ports: &[String], s: S) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(ports.len()))?;
+    for p in ports {
+        m.serialize_entry(p, &serde_json::Map::new())?;
+    }
+    m.end()
+}
+
+/// The default run settings of an image (the config's `config` object),
+/// with Docker's capitalized JSON names.
+///
+/// ```
+/// use registry_client::manifest::ContainerConfig;
+/// let c: ContainerConfig = serde_json::from_str(
+///     r#"{"ExposedPorts":{"80/tcp":{},"443/tcp":{}},"Entrypoint":null,"WorkingDir":""}"#,
+/// ).unwrap();
+/// assert_eq!(c.exposed_ports, vec!["443/tcp", "80/tcp"]);
+/// assert_eq!(c.entrypoint, None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ContainerConfig {
+    /// The user (and group) to run as.
+    #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Environment, `NAME=value` entries.
+    #[serde(
+        rename = "Env",
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub env: Vec<String>,
+    /// Entrypoint.
+    #[serde(
+        rename = "Entrypoint",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub entrypoint: Option<Vec<String>>,
+    /// Default arguments.
+    #[serde(rename = "Cmd", default, skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<Vec<String>>,
+    /// Working directory.
+    #[serde(
+        rename = "WorkingDir",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub working_dir: Option<String>,
+    /// Labels.
+    #[serde(
+        rename = "Labels",
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub labels: BTreeMap<String, String>,
+    /// Exposed ports such as `80/tcp`, sorted (JSON: an object whose keys
+    /// are the ports).
+    #[serde(
+        rename = "ExposedPorts",
+        default,
+        deserialize_with = "ports_de",
+        serialize_with = "ports_ser",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub exposed_ports: Vec<String>,
+    /// The signal that stops the container.
+    #[serde(
+        rename = "StopSignal",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stop_signal: Option<String>,
+}
+
+/// The config's `rootfs`: the layers' uncompressed digests.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RootFs {
+    /// Always `layers`.
+    #[serde(rename = "type", default, deserialize_with = "null_default")]
+    pub kind: String,
+    /// Digests of the uncompressed layers, as sent.
+    #[serde(default, deserialize_with = "null_default")]
+    pub diff_ids: Vec<String>,
+}
+
+/// One entry of the config's build history.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct History {
+    /// When, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The build instruction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Author.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// Comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Whether this step produced no layer.
+    #[serde(default, deserialize_with = "null_default")]
+    pub empty_layer: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    const DOCKER_V2: &str = r#"{
+   "schemaVersion": 2,
+   "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+   "config": {
+      "mediaType": "application/vnd.docker.container.image.v1+json",
+      "size": 7023,
+      "digest": "sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7"
+   },
+   "layers": [
+      {
+         "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+         "size": 32654,
+         "digest": "sha256:e692418e4cbaf90ca69d05a66403747baa33ee08806650b51fab815ad7fc331f"
+      },
+      {
+         "mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+         "size": 73109,
+         "digest": "sha256:ec4b8955958665577945c89419d1af06b5f7636b4ac3da7f12184802ad867736",
+         "urls": ["https://mcr.microsoft.com/v2/windows/blobs/sha256:ec4b"]
+      }
+   ]
+}"#;
+
+    const DOCKER_LIST: &str = r#"{
+  "schemaVersion": 2,
+  "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+  "manifests": [
+    {
+      "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+      "size": 7143,
+      "digest": "sha256:e692418e4cbaf90ca69d05a66403747baa33ee08806650b51fab815ad7fc331f",
+      "platform": { "architecture": "ppc64le", "os": "linux" }
+    },
+    {
+      "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+      "size": 7682,
+      "digest": "sha256:5b0bcabd1ed22e9fb1310cf6c2dec7cdef19f0ad69efa1f392e94a4333501270",
+      "platform": { "architecture": "amd64", "os": "linux", "features": ["sse4"] }
+    }
+  ]
+}"#;
+
+    const OCI_MANIFEST_NO_MT: &str = r#"{
+  "schemaVersion": 2,
+  "config": {
+    "mediaType": "application/vnd.oci.image.config.v1+json",
+    "digest": "sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7",
+    "size": 7023
+  },
+  "layers": [
+    {
+      "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+      "digest": "sha256:9834876dcfb05cb167a5c24953eba58c4ac89b1adf57f28f2f9d09af107ee8f0",
+      "size": 32654
+    }
+  ],
+  "subject": {
+    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "digest": "sha256:5b0bcabd1ed22e9fb1310cf6c2dec7cdef19f0ad69efa1f392e94a4333501270",
+    "size": 1234
+  },
+  "annotations": { "com.example.key1": "value1" }
+}"#;
+
+    const OCI_INDEX: &str = r#"{
+  "schemaVersion": 2,
+  "mediaType": "application/vnd.oci.image.index.v1+json",
+  "manifests": [
+    {
+      "mediaType": "application/vnd.oci.image.manifest.v1+json",
+      "digest": "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+      "size": 1000,
+      "platform": { "architecture": "amd64", "os": "linux", "variant": "v3" }
+    },
+    {
+      "mediaType": "application/vnd.oci.image.manifest.v1+json",
+      "digest": "sha256:2222222222222222222222222222222222222222222222222222222222222222",
+      "size": 1000,
+      "platform": { "architecture": "amd64", "os": "linux" }
+    },
+    {
+      "mediaType": "application/vnd.oci.image.manifest.v1+json",
+      "digest": "sha256:3333333333333333333333333333333333333333333333333333333333333333",
+      "size": 1000,
+      "platform": { "architecture": "arm64", "os": "linux", "variant": "v8" }
+    },
+    {
+      "mediaType": "application/vnd.oci.image.manifest.v1+json",
+      "digest": "sha256:4444444444444444444444444444444444444444444444444444444444444444",
+      "size": 1000,
+      "platform": { "architecture": "arm", "os": "linux", "variant": "v6" }
+    },
+    {
+      "mediaType": "application/vnd.oci.image.manifest.v1+json",
+      "digest": "sha256:5555555555555555555555555555555555555555555555555555555555555555",
+      "size": 566,
+      "annotations": {
+        "vnd.docker.reference.digest": "sha256:2222222222222222222222222222222222222222222222222222222222222222",
+        "vnd.docker.reference.type": "attestation-manifest"
+      },
+      "platform": { "architecture": "unknown", "os": "unknown" }
+    },
+    {
+      "mediaType": "application/vnd.oci.image.manifest.v1+json",
+      "digest": "sha256:6666666666666666666666666666666666666666666666666666666666666666",
+      "size": 1000
+    }
+  ],
+  "annotations": { "org.opencontainers.image.created": "2024-01-01T00:00:00Z" }
+}"#;
+
+    const SCHEMA1_SIGNED: &str = r#"{
+   "schemaVersion": 1,
+   "name": "hello-world",
+   "tag": "latest",
+   "architecture": "amd64",
+   "fsLayers": [
+      { "blobSum": "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef" }
+   ],
+   "history": [ { "v1Compatibility": "{\"id\":\"e45a5af57b00862e5ef5782a9925979a02ba2b12dff832fd0991335f4a11e5c5\"}" } ],
+   "signatures": [
+      {
+         "header": { "jwk": { "crv": "P-256", "kty": "EC" }, "alg": "ES256" },
+         "signature": "XREm0L8WNn27Ga_iE_vRnTxVMhhYY0Zst_FfkKopg6gWSoTOZTuW4rK0fg_IqnKkEKlbSSGtBx5MHRqGvF-6Vw",
+         "protected": "eyJmb3JtYXRMZW5ndGgiOjY2MjgsImZvcm1hdFRhaWwiOiJDbjAiLCJ0aW1lIjoiMjAxNS0wNC0wOFQxODo1Mjo1OVoifQ"
+      }
+   ]
+}"#;
+
+    const DOCKER_CONFIG_NULLS: &str = r#"{
+  "architecture": "amd64",
+  "config": {
+    "Hostname": "",
+    "Domainname": "",
+    "User": "",
+    "AttachStdin": false,
+    "ExposedPorts": null,
+    "Tty": false,
+    "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+    "Cmd": ["/hello"],
+    "Image": "sha256:b9935d4e8431fb1a7f0989304ec86b3329a99a25f5efdc7f09f3f8c41434ca6d",
+    "Volumes": null,
+    "WorkingDir": "",
+    "Entrypoint": null,
+    "OnBuild": null,
+    "Labels": null
+  },
+  "container": "8746661ca3c2f06ea7f5b5ba5c7b8e6e2e1e6c8a1a1a1a1a1a1a1a1a1a1a1a1a",
+  "created": "2023-05-02T16:49:27.18728235Z",
+  "docker_version": "20.10.23",
+  "history": [
+    { "created": "2023-05-02T16:49:26.939592771Z", "created_by": "/bin/sh -c #(nop) COPY file:201f8f1849e89d53be9f6aa76937f5e209d745abfd15a8552fcf2ba45ab267f9 in / " },
+    { "created": "2023-05-02T16:49:27.18728235Z", "created_by": "/bin/sh -c #(nop)  CMD [\"/hello\"]", "empty_layer": true }
+  ],
+  "os": "linux",
+  "rootfs": {
+    "type": "layers",
+    "diff_ids": ["sha256:01bb4fce3eb1b56b05adf99504dafd31907a5aadac736e36b27595c8b92f07f1"]
+  }
+}"#;
+
+    fn image(m: &Manifest) -> &ImageManifest {
+        m.as_image().expect("image manifest")
+    }
+
+    #[test]
+    fn docker_v2() {
+        for ct in [
+            Some(media_type::DOCKER_MANIFEST_V2),
+            Some("Application/VND.docker.distribution.manifest.v2+JSON; charset=utf-8"),
+            Some("application/json"),
+            Some("application/octet-stream"),
+            Some(""),
+            None,
+        ] {
+            let m = Manifest::parse(ct, DOCKER_V2.as_bytes()).unwrap();
+            assert!(matches!(m, Manifest::DockerV2(_)), "{ct:?}");
+            assert_eq!(m.media_type(), media_type::DOCKER_MANIFEST_V2);
+            assert!(!m.is_index());
+            assert!(m.as_index().is_none());
+            let im = image(&m);
+            assert_eq!(im.config.media_type, media_type::DOCKER_CONFIG);
+            assert_eq!(im.layers.len(), 2);
+            assert_eq!(im.layers[1].urls.len(), 1);
+            assert_eq!(im.layers.iter().map(|l| l.size).sum::<u64>(), 32654 + 73109);
+        }
+    }
+
+    #[test]
+    fn docker_list_and_select() {
+        let m = Manifest::parse(
+            Some(media_type::DOCKER_MANIFEST_LIST),
+            DOCKER_LIST.as_bytes(),
+        )
+        .unwrap();
+        assert!(matches!(m, Manifest::DockerList(_)));
+        assert!(m.is_index());
+        let idx = m.as_index().unwrap();
+        let plats: Vec<String> = idx.platforms().iter().map(|p| p.to_string()).collect();
+        assert_eq!(plats, ["linux/ppc64le", "linux/amd64"]);
+        let d = idx
+            .select(&Platform::parse("linux/amd64").unwrap())
+            .unwrap();
+        assert_eq!(d.size, 7682);
+        assert!(idx
+            .select(&Platform::parse("linux/arm64").unwrap())
+            .is_none());
+        assert!(idx
+            .select(&Platform::parse("windows/amd64").unwrap())
+            .is_none());
+    }
+
+    #[test]
+    fn oci_manifest_without_media_type() {
+        let m = Manifest::parse(None, OCI_MANIFEST_NO_MT.as_bytes()).unwrap();
+        assert!(matches!(m, Manifest::OciImage(_)));
+        let im = image(&m);
+        assert_eq!(im.media_type, None);
+        assert!(im.subject.is_some());
+        assert_eq!(im.annotations["com.example.key1"], "value1");
+        // with the header too
+        let m2 = Manifest::parse(
+            Some(media_type::OCI_MANIFEST),
+            OCI_MANIFEST_NO_MT.as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(m, m2);
+        // header says Docker v2: taken from the header, the body has no mediaType
+        let m3 = Manifest::parse(
+            Some(media_type::DOCKER_MANIFEST_V2),
+            OCI_MANIFEST_NO_MT.as_bytes(),
+        )
+        .unwrap();
+        assert!(matches!(m3, Manifest::DockerV2(_)));
+    }
+
+    #[test]
+    fn oci_index_select() {
+        let m = Manifest::parse(Some(media_type::OCI_INDEX), OCI_INDEX.as_bytes()).unwrap();
+        assert!(matches!(m, Manifest::OciIndex(_)));
+        let idx = m.as_index().unwrap();
+        let sel = |s: &str| {
+            idx.select(&Platform::parse(s).unwrap())
+                .map(|d| d.digest.hex().chars().next().unwrap())
+        };
+        // amd64/v3 is first, but plain amd64 is preferred when no variant is asked
+        assert_eq!(sel("linux/amd64"), Some('2'));
+        assert_eq!(sel("linux/amd64/v3"), Some('1'));
+        assert_eq!(sel("linux/arm64"), Some('3'));
+        assert_eq!(sel("linux/arm64/v8"), Some('3'));
+        // only arm/v6 exists: it is the fallback for plain arm
+        assert_eq!(sel("linux/arm"), Some('4'));
+        assert_eq!(sel("linux/arm/v7"), None);
+        assert_eq!(sel("linux/s390x"), None);
+        // the entry without platform is not listed
+        assert_eq!(idx.platforms().len(), 5);
+        assert_eq!(idx.manifests[4].annotations.len(), 2);
+    }
+
+    #[test]
+    fn index_detected_by_shape() {
+        let body = OCI_INDEX.replace(
+            r#""mediaType": "application/vnd.oci.image.index.v1+json","#,
+            "",
+        );
+        assert_ne!(body, OCI_INDEX);
+        let m = Manifest::parse(Some("text/plain"), body.as_bytes()).unwrap();
+        assert!(matches!(m, Manifest::OciIndex(_)));
+    }
+
+    #[test]
+    fn schema1_is_unsupported() {
+        for ct in [
+            Some(media_type::DOCKER_MANIFEST_V1_SIGNED),
+            Some(media_type::DOCKER_MANIFEST_V1),
+            Some("application/json"),
+            None,
+        ] {
+            let e = Manifest::parse(ct, SCHEMA1_SIGNED.as_bytes()).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Unsupported, "{ct:?}");
+            assert!(e.to_string().contains("schema 1"), "{e}");
+        }
+        // by media type in the body
+        let e = Manifest::parse(
+            None,
+            br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v1+json"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        // even with a header that claims v2
+        let e = Manifest::parse(
+            Some(media_type::DOCKER_MANIFEST_V2),
+            SCHEMA1_SIGNED.as_bytes(),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+    }
+
+    #[test]
+    fn unknown_types() {
+        let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.artifact.manifest.v1+json","blobs":[]}"#;
+        let e = Manifest::parse(None, body).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert!(
+            e.to_string()
+                .contains("application/vnd.oci.artifact.manifest.v1+json"),
+            "{e}"
+        );
+        // schemaVersion 3
+        let e = Manifest::parse(None, br#"{"schemaVersion":3,"manifests":[]}"#).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        // an unknown vendor type in the header, nothing recognizable in the body
+        let e = Manifest::parse(
+            Some("application/vnd.oci.artifact.manifest.v1+json"),
+            br#"{"blobs":[]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert!(e.to_string().contains("artifact.manifest"), "{e}");
+        // non-ASCII header does not panic
+        assert!(Manifest::parse(Some("applicatïon/vnd.ü"), b"{}").is_err());
+        assert!(Manifest::parse(Some("ü;ü"), b"{}").is_err());
+        // nothing recognizable
+        let e = Manifest::parse(Some("text/html"), br#"{"hello":"world"}"#).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode);
+        assert!(e.to_string().contains("text/html"), "{e}");
+        let e = Manifest::parse(None, br#"{"schemaVersion":2,"manifests":[],"config":{}}"#)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode);
+    }
+
+    #[test]
+    fn header_body_disagreement() {
+        let e = Manifest::parse(Some(media_type::OCI_INDEX), DOCKER_V2.as_bytes()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode);
+        assert!(e.to_string().contains("disagrees"), "{e}");
+        let body = br#"{"schemaVersion":2,"mediaType":"application/x-other","manifests":[]}"#;
+        let e = Manifest::parse(Some(media_type::OCI_INDEX), body).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode);
+    }
+
+    #[test]
+    fn malformed_json() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"   ",
+            b"{",
+            b"[]",
+            b"null",
+            b"42",
+            b"{\"schemaVersion\":2,}",
+            b"\xff\xfe",
+            b"{\"mediaType\": 5}",
+            b"[2, \"application/vnd.oci.image.index.v1+json\", []]",
+        ];
+        for body in cases {
+            let e = Manifest::parse(Some(media_type::OCI_MANIFEST), body).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Decode, "{body:?}");
+            assert!(e.to_string().starts_with("cannot decode manifest:"), "{e}");
+        }
+        let e = Manifest::parse(None, b"{\n  \"schemaVersion\": 2,\n  oops\n}").unwrap_err();
+        assert!(e.to_string().contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn bad_shapes() {
+        let neg = DOCKER_V2.replace("\"size\": 7023", "\"size\": -1");
+        let e = Manifest::parse(None, neg.as_bytes()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode);
+        assert!(e.to_string().contains("-1"), "{e}");
+        let nosize = DOCKER_V2.replace("\"size\": 7023,", "");
+        let e = Manifest::parse(None, nosize.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("size"), "{e}");
+        let frac = DOCKER_V2.replace("\"size\": 7023", "\"size\": 1.5");
+        assert_eq!(
+            Manifest::parse(None, frac.as_bytes()).unwrap_err().kind(),
+            ErrorKind::Decode
+        );
+        let huge = DOCKER_V2.replace("\"size\": 7023", "\"size\": 99999999999999999999999");
+        assert_eq!(
+            Manifest::parse(None, huge.as_bytes()).unwrap_err().kind(),
+            ErrorKind::Decode
+        );
+        let baddigest = DOCKER_V2.replace("sha256:b5b2", "sha256:XXXX");
+        let e = Manifest::parse(None, baddigest.as_bytes()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode);
+        assert!(e.to_string().contains("digest"), "{e}");
+        let noconfig = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","layers":[]}"#;
+        assert_eq!(
+            Manifest::parse(None, noconfig).unwrap_err().kind(),
+            ErrorKind::Decode
+        );
+        let noversion = br#"{"manifests":[]}"#;
+        assert_eq!(
+            Manifest::parse(None, noversion).unwrap_err().kind(),
+            ErrorKind::Decode
+        );
+    }
+
+    #[test]
+    fn hostile_bodies() {
+        // deep nesting: serde_json's recursion limit gives an error, no stack overflow
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let e = Manifest::parse(None, deep.as_bytes()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode);
+        let deep_in_field = format!(
+            r#"{{"schemaVersion":2,"manifests":[],"annotations":{{"x":{}}}}}"#,
+            "[".repeat(100_000)
+        );
+        assert!(Manifest::parse(None, deep_in_field.as_bytes()).is_err());
+        // a huge unknown media type is not echoed in full
+        let long = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}"}}"#,
+            "x".repeat(100_000)
+        );
+        let e = Manifest::parse(None, long.as_bytes()).unwrap_err();
+        assert!(e.to_string().len() < 300);
+        // non-ASCII values
+        let uni = OCI_MANIFEST_NO_MT.replace("value1", "välüe ✓ 😀");
+        let m = Manifest::parse(None, uni.as_bytes()).unwrap();
+        assert_eq!(image(&m).annotations["com.example.key1"], "välüe ✓ 😀");
+    }
+
+    #[test]
+    fn nulls_in_manifests() {
+        let body = br#"{"schemaVersion":2,"manifests":null,"annotations":null}"#;
+        let m = Manifest::parse(Some(media_type::OCI_INDEX), body).unwrap();
+        assert!(m.as_index().unwrap().manifests.is_empty());
+        let body = br#"{"schemaVersion":2,"config":{"mediaType":"x","size":0,"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","urls":null,"annotations":null,"platform":null},"layers":null}"#;
+        let m = Manifest::parse(None, body).unwrap();
+        assert!(image(&m).layers.is_empty());
+    }
+
+    #[test]
+    fn serialize_roundtrip() {
+        for (ct, body) in [
+            (None, DOCKER_V2),
+            (None, DOCKER_LIST),
+            (None, OCI_MANIFEST_NO_MT),
+            (None, OCI_INDEX),
+        ] {
+            let m = Manifest::parse(ct, body.as_bytes()).unwrap();
+            let json = serde_json::to_vec(&m).unwrap();
+            let again = Manifest::parse(Some(m.media_type()), &json).unwrap();
+            assert_eq!(again, m);
+            assert!(m.to_json_pretty().contains("schemaVersion"));
+        }
+        // empty optional fields are omitted
+        let m = Manifest::parse(None, OCI_MANIFEST_NO_MT.as_bytes()).unwrap();
+        let v = serde_json::to_value(&m).unwrap();
+        assert!(v.get("mediaType").is_none());
+        assert!(v["layers"][0].get("urls").is_none());
+        assert!(v["layers"][0].get("annotations").is_none());
+        assert!(v["layers"][0].get("platform").is_none());
+    }
+
+    #[test]
+    fn accept_header() {
+        let parts: Vec<&str> = media_type::ACCEPT_MANIFESTS
+            .split(',')
+            .map(str::trim)
+            .collect();
+        assert_eq!(parts.len(), 4);
+        for mt in [
+            media_type::DOCKER_MANIFEST_V2,
+            media_type::DOCKER_MANIFEST_LIST,
+            media_type::OCI_MANIFEST,
+            media_type::OCI_INDEX,
+        ] {
+            assert!(parts.contains(&mt));
+        }
+    }
+
+    #[test]
+    fn docker_config_with_nulls() {
+        let c = ImageConfig::parse(DOCKER_CONFIG_NULLS.as_bytes()).unwrap();
+        assert_eq!(c.architecture, "amd64");
+        assert_eq!(c.os, "linux");
+        assert_eq!(c.platform().to_string(), "linux/amd64");
+        assert_eq!(c.config.user.as_deref(), Some(""));
+        assert_eq!(c.config.env.len(), 1);
+        assert_eq!(c.config.cmd, Some(vec!["/hello".to_string()]));
+        assert_eq!(c.config.entrypoint, None);
+        assert!(c.config.labels.is_empty());
+        assert!(c.config.exposed_ports.is_empty());
+        assert_eq!(c.config.stop_signal, None);
+        assert_eq!(c.history.len(), 2);
+        assert!(c.history[1].empty_layer);
+        assert!(!c.history[0].empty_layer);
+        let rootfs = c.rootfs.as_ref().unwrap();
+        assert_eq!(rootfs.kind, "layers");
+        assert_eq!(rootfs.diff_ids.len(), 1);
+        // serializes back with Docker names
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["config"]["Cmd"][0], "/hello");
+        let again: ImageConfig = serde_json::from_value(v).unwrap();
+        assert_eq!(again, c);
+    }
+
+    #[test]
+    fn oci_config_full() {
+        let body = br#"{
+          "created": "2015-10-31T22:22:56.015925234Z",
+          "author": "Alyssa P. Hacker <alyspdev@example.com>",
+          "architecture": "arm64", "variant": "v8", "os": "linux",
+          "config": {
+            "User": "alice",
+            "ExposedPorts": {"8080/tcp": {}, "53/udp": {}},
+            "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "FOO=oci_is_a"],
+            "Entrypoint": ["/bin/my-app-binary"],
+            "Cmd": ["--foreground", "--config", "/etc/my-app.d/default.cfg"],
+            "Volumes": {"/var/job-result-data": {}},
+            "WorkingDir": "/home/alice",
+            "Labels": {"com.example.project.git.url": "https://example.com/project.git"},
+            "StopSignal": "SIGTERM"
+          },
+          "rootfs": {"diff_ids": ["sha256:c6f988f4874bb0add23a778f753c65efe992244e148a1d2ec2a8b664fb66bbd1"], "type": "layers"},
+          "history": [{"created": "2015-10-31T22:22:54.690851953Z", "created_by": "/bin/sh -c #(nop) ADD file in /"}]
+        }"#;
+        let c = ImageConfig::parse(body).unwrap();
+        assert_eq!(c.platform().to_string(), "linux/arm64/v8");
+        assert_eq!(c.config.user.as_deref(), Some("alice"));
+        assert_eq!(c.config.exposed_ports, ["53/udp", "8080/tcp"]);
+        assert_eq!(c.config.working_dir.as_deref(), Some("/home/alice"));
+        assert_eq!(c.config.stop_signal.as_deref(), Some("SIGTERM"));
+        assert_eq!(c.config.entrypoint.as_ref().unwrap().len(), 1);
+        assert_eq!(c.config.labels.len(), 1);
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(
+            v["config"]["ExposedPorts"]["8080/tcp"],
+            serde_json::json!({})
+        );
+    }
+
+    #[test]
+    fn config_errors() {
+        for body in [
+            &b""[..],
+            b"[",
+            b"[]",
+            b"{\"config\": 5}",
+            b"{\"history\": {}}",
+            b"\xff",
+        ] {
+            let e = ImageConfig::parse(body).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Decode);
+            assert!(
+                e.to_string().starts_with("cannot decode image config:"),
+                "{e}"
+            );
+        }
+        let c = ImageConfig::parse(br#"{"config":null,"history":null,"rootfs":null}"#).unwrap();
+        assert_eq!(c, ImageConfig::default());
+    }
+}

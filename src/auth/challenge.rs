@@ -1,1 +1,548 @@
-//! (in progress)
+//! `WWW-Authenticate` challenges (RFC 7235), such as
+//! `Bearer realm="https://auth.example/token",service="registry",scope="repository:x:pull"`.
+
+use crate::auth::scope::{self, Scope};
+use crate::reference::quote;
+use crate::{Error, Result};
+
+/// One authentication challenge.
+///
+/// ```
+/// use registry_client::auth::challenge;
+/// let c = &challenge::parse(
+///     r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:samalba/my-app:pull,push""#,
+/// ).unwrap()[0];
+/// assert_eq!(c.scheme, "bearer");
+/// assert_eq!(c.realm(), Some("https://auth.docker.io/token"));
+/// assert_eq!(c.service(), Some("registry.docker.io"));
+/// assert_eq!(c.scope(), Some("repository:samalba/my-app:pull,push"));
+/// assert_eq!(c.param("SERVICE"), c.service());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// The auth scheme, lowercased (`bearer`, `basic`, …).
+    pub scheme: String,
+    /// The auth parameters in order: lowercased name, unescaped value.
+    pub params: Vec<(String, String)>,
+    /// The token68 form (`Negotiate abc==`), when used instead of
+    /// parameters.
+    pub token68: Option<String>,
+}
+
+impl Challenge {
+    /// The value of parameter `name` (case-insensitive); the first one if
+    /// the server repeated it.
+    ///
+    /// ```
+    /// use registry_client::auth::challenge::parse;
+    /// let c = &parse(r#"Basic realm="Registry Realm""#).unwrap()[0];
+    /// assert_eq!(c.param("Realm"), Some("Registry Realm"));
+    /// assert_eq!(c.param("service"), None);
+    /// ```
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `realm` parameter: for Bearer, the token endpoint URL.
+    pub fn realm(&self) -> Option<&str> {
+        self.param("realm")
+    }
+
+    /// The `service` parameter: the audience to ask a token for.
+    pub fn service(&self) -> Option<&str> {
+        self.param("service")
+    }
+
+    /// The raw `scope` parameter (a space-separated list of scopes).
+    pub fn scope(&self) -> Option<&str> {
+        self.param("scope")
+    }
+
+    /// The `error` parameter, such as `invalid_token` or
+    /// `insufficient_scope`.
+    pub fn error(&self) -> Option<&str> {
+        self.param("error")
+    }
+
+    /// The `scope` parameter parsed with [`scope::parse_list`]; empty when
+    /// absent.
+    ///
+    /// ```
+    /// use registry_client::auth::{challenge::parse, scope::Scope};
+    /// let c = &parse(r#"Bearer realm="r",scope="repository:a:pull registry:catalog:*""#).unwrap()[0];
+    /// assert_eq!(c.scopes().unwrap(), [Scope::pull("a"), Scope::catalog()]);
+    /// ```
+    pub fn scopes(&self) -> Result<Vec<Scope>> {
+        scope::parse_list(self.scope().unwrap_or(""))
+    }
+
+    /// Whether the scheme is `bearer`.
+    pub fn is_bearer(&self) -> bool {
+        self.scheme == "bearer"
+    }
+
+    /// Whether the scheme is `basic`.
+    pub fn is_basic(&self) -> bool {
+        self.scheme == "basic"
+    }
+}
+
+fn is_tchar(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
+}
+
+fn is_token68_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-._~+/".contains(&c)
+}
+
+struct Parser<'a> {
+    h: &'a str,
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn err(&self, at: usize, why: &str) -> Error {
+        let h = self.h;
+        let place = if h.len() <= 200 {
+            format!("in \"{}\"", h.escape_debug())
+        } else {
+            let mut start = at.saturating_sub(20).min(h.len());
+            while !h.is_char_boundary(start) {
+                start -= 1;
+            }
+            format!("at byte {at}, near {}", quote(&h[start..]))
+        };
+        Error::auth(
+            None,
+            format!("malformed WWW-Authenticate header: {why} {place}"),
+        )
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn skip_ws_at(&self, mut j: usize) -> usize {
+        while j < self.b.len() && matches!(self.b[j], b' ' | b'\t') {
+            j += 1;
+        }
+        j
+    }
+
+    fn skip_ws(&mut self) -> bool {
+        let j = self.skip_ws_at(self.i);
+        let moved = j > self.i;
+        self.i = j;
+        moved
+    }
+
+    fn token_end(&self, mut j: usize) -> usize {
+        while j < self.b.len() && is_tchar(self.b[j]) {
+            j += 1;
+        }
+        j
+    }
+
+    /// Whether an auth-param (`token BWS "=" BWS value`) starts at `j`.
+    fn param_starts_at(&self, j: usize) -> bool {
+        let end = self.token_end(j);
+        if end == j {
+            return false;
+        }
+        let k = self.skip_ws_at(end);
+        if self.b.get(k) != Some(&b'=') {
+            return false;
+        }
+        // `abc==` is a token68, not a parameter `abc` with value `=`; so is
+        // a trailing `abc=`.
+        let v = self.skip_ws_at(k + 1);
+        !matches!(self.b.get(v), None | Some(b'=') | Some(b','))
+    }
+
+    fn quoted(&mut self) -> Result<String> {
+        let open = self.i;
+        let mut out = String::new();
+        let mut chars = self.h[open + 1..].char_indices();
+        while let Some((off, c)) = chars.next() {
+            match c {
+                '"' => {
+                    self.i = open + 1 + off + 1;
+                    return Ok(out);
+                }
+                '\\' => match chars.next() {
+                    Some((_, e)) => out.push(e),
+                    None => break,
+                },
+                c if c.is_control() && c != '\t' => {
+                    return Err(self.err(open + 1 + off, "control character in quoted string"))
+                }
+                c => out.push(c),
+            }
+        }
+        Err(self.err(open, "unterminated quoted string"))
+    }
+
+    /// Parses `name BWS = BWS value` at the current position.
+    fn param(&mut self) -> Result<(String, String)> {
+        let start = self.i;
+        let end = self.token_end(start);
+        let name = self.h[start..end].to_ascii_lowercase();
+        self.i = self.skip_ws_at(end);
+        if self.peek() != Some(b'=') {
+            return Err(self.err(self.i, "expected '=' after parameter name"));
+        }
+        self.i += 1;
+        self.skip_ws();
+        let value = if self.peek() == Some(b'"') {
+            self.quoted()?
+        } else {
+            // Lenient: a bare value is anything up to whitespace or ','
+            // (RFC 7235 says token; some servers send bare URLs).
+            let vs = self.i;
+            while let Some(c) = self.peek() {
+                if matches!(c, b' ' | b'\t' | b',') {
+                    break;
+                }
+                if c == b'"' || c.is_ascii_control() {
+                    return Err(self.err(self.i, "unexpected character in parameter value"));
+                }
+                self.i += 1;
+            }
+            if self.i == vs {
+                return Err(self.err(vs, &format!("parameter {name:?} has no value")));
+            }
+            self.h[vs..self.i].to_owned()
+        };
+        Ok((name, value))
+    }
+
+    fn challenges(mut self) -> Result<Vec<Challenge>> {
+        let mut out = Vec::new();
+        loop {
+            while matches!(self.peek(), Some(b' ' | b'\t' | b',')) {
+                self.i += 1;
+            }
+            let Some(c) = self.peek() else { break };
+            let start = self.i;
+            let end = self.token_end(start);
+            if end == start {
+                let why = if c == b'=' {
+                    "'=' without a parameter name".to_string()
+                } else {
+                    "expected an auth scheme".to_string()
+                };
+                return Err(self.err(start, &why));
+            }
+            if self.b.get(end) == Some(&b'=') {
+                return Err(self.err(
+                    start,
+                    &format!(
+                        "missing auth scheme before parameter {:?}",
+                        &self.h[start..end]
+                    ),
+                ));
+            }
+            self.i = end;
+            let mut challenge = Challenge {
+                scheme: self.h[start..end].to_ascii_lowercase(),
+                params: Vec::new(),
+                token68: None,
+            };
+            let had_ws = self.skip_ws();
+            match self.peek() {
+                None | Some(b',') => {
+                    out.push(challenge);
+                    continue;
+                }
+                Some(_) if !had_ws => {
+                    return Err(self.err(self.i, "unexpected character after auth scheme"));
+                }
+                Some(_) => {}
+            }
+            if self.param_starts_at(self.i) {
+                loop {
+                    let p = self.param()?;
+                    challenge.params.push(p);
+                    self.skip_ws();
+                    match self.peek() {
+                        None => break,
+                        Some(b',') => {
+                            let mut j = self.i;
+                            while j < self.b.len() && matches!(self.b[j], b' ' | b'\t' | b',') {
+                                j += 1;
+                            }
+                            self.i = j;
+                            if !self.param_starts_at(j) {
+                                break; // end, or the next challenge
+                            }
+                        }
+                        Some(_) => {
+                            return Err(self.err(self.i, "expected ',' after a parameter"));
+                        }
+                    }
+                }
+            } else {
+                let ts = self.i;
+                while self.peek().is_some_and(is_token68_char) {
+                    self.i += 1;
+                }
+                if self.i == ts {
+                    let why = if self.peek() == Some(b'=') {
+                        "'=' without a parameter name"
+                    } else {
+                        "expected parameters or a token68"
+                    };
+                    return Err(self.err(ts, why));
+                }
+                while self.peek() == Some(b'=') {
+                    self.i += 1;
+                }
+                challenge.token68 = Some(self.h[ts..self.i].to_owned());
+                self.skip_ws();
+                if !matches!(self.peek(), None | Some(b',')) {
+                    return Err(self.err(self.i, "expected ',' after a token68"));
+                }
+            }
+            out.push(challenge);
+        }
+        Ok(out)
+    }
+}
+
+/// Parses one `WWW-Authenticate` header value into its challenges.
+///
+/// Follows RFC 7235: several comma-separated challenges, case-insensitive
+/// schemes and parameter names, quoted values with backslash escapes (which
+/// may contain commas), optional whitespace, and the token68 form. Bare
+/// parameter values are accepted up to the next whitespace or comma. Empty
+/// input gives an empty list. Malformed input gives [`Error::Auth`] with a
+/// message starting `malformed WWW-Authenticate header:` (quoting at most
+/// a short excerpt of a long header).
+///
+/// ```
+/// use registry_client::{auth::challenge::parse, ErrorKind};
+/// let cs = parse(r#"Bearer realm="https://a/token",service="reg",scope="repository:x:pull", Basic realm="r""#).unwrap();
+/// assert_eq!(cs.len(), 2);
+/// assert_eq!(cs[1].scheme, "basic");
+/// assert_eq!(parse(r#"Bearer realm="x"#).unwrap_err().kind(), ErrorKind::Auth);
+/// ```
+pub fn parse(header_value: &str) -> Result<Vec<Challenge>> {
+    Parser {
+        h: header_value,
+        b: header_value.as_bytes(),
+        i: 0,
+    }
+    .challenges()
+}
+
+/// Parses several `WWW-Authenticate` header lines; the challenges of all of
+/// them, in order. Any malformed line fails the whole parse.
+///
+/// ```
+/// use registry_client::auth::challenge::parse_all;
+/// let cs = parse_all([r#"Basic realm="r""#, r#"Bearer realm="https://a/token""#]).unwrap();
+/// assert_eq!(cs.len(), 2);
+/// assert!(cs[1].is_bearer());
+/// ```
+pub fn parse_all<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Vec<Challenge>> {
+    let mut out = Vec::new();
+    for v in values {
+        out.extend(parse(v)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    fn params(c: &Challenge) -> Vec<(&str, &str)> {
+        c.params
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn docker_hub() {
+        let cs = parse(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:samalba/my-app:pull,push""#,
+        )
+        .unwrap();
+        assert_eq!(cs.len(), 1);
+        let c = &cs[0];
+        assert!(c.is_bearer() && !c.is_basic());
+        assert_eq!(
+            params(c),
+            [
+                ("realm", "https://auth.docker.io/token"),
+                ("service", "registry.docker.io"),
+                ("scope", "repository:samalba/my-app:pull,push"),
+            ]
+        );
+        assert_eq!(c.token68, None);
+        assert_eq!(c.scopes().unwrap()[0].actions, ["pull", "push"]);
+    }
+
+    #[test]
+    fn several_challenges() {
+        let cs = parse(
+            r#"Bearer realm="https://a/token",service="reg",scope="repository:x:pull", Basic realm="r""#,
+        )
+        .unwrap();
+        assert_eq!(cs.len(), 2);
+        assert_eq!(cs[0].scope(), Some("repository:x:pull"));
+        assert_eq!(cs[1].scheme, "basic");
+        assert_eq!(cs[1].realm(), Some("r"));
+
+        let cs = parse(r#"Negotiate, Basic realm="x", NTLM"#).unwrap();
+        let schemes: Vec<&str> = cs.iter().map(|c| c.scheme.as_str()).collect();
+        assert_eq!(schemes, ["negotiate", "basic", "ntlm"]);
+        assert!(cs[0].params.is_empty());
+    }
+
+    #[test]
+    fn quoting_and_whitespace() {
+        let cs = parse(
+            "  BEARER   Realm = \"https://a/token?x=1,y=2\" ,\tService=reg ,, error=\"invalid_token\", error_description=\"say \\\"hi\\\" \\\\ ok\"  ",
+        )
+        .unwrap();
+        assert_eq!(cs.len(), 1);
+        let c = &cs[0];
+        assert_eq!(c.scheme, "bearer");
+        assert_eq!(c.realm(), Some("https://a/token?x=1,y=2"));
+        assert_eq!(c.service(), Some("reg"));
+        assert_eq!(c.error(), Some("invalid_token"));
+        assert_eq!(c.param("error_description"), Some(r#"say "hi" \ ok"#));
+        // empty quoted value, non-ASCII inside quotes
+        let c = &parse(r#"Basic realm="", charset="ÜTF-8 ✓""#).unwrap()[0];
+        assert_eq!(c.realm(), Some(""));
+        assert_eq!(c.param("charset"), Some("ÜTF-8 ✓"));
+    }
+
+    #[test]
+    fn bare_values() {
+        let c = &parse("Bearer realm=https://auth.example/token,service=registry.example:5000")
+            .unwrap()[0];
+        assert_eq!(c.realm(), Some("https://auth.example/token"));
+        assert_eq!(c.service(), Some("registry.example:5000"));
+    }
+
+    #[test]
+    fn token68() {
+        let cs = parse("Negotiate YIIC+wYJKoZIhvcSAQICAQBuggLqMIIC5qADAgEFoQMCAQ6iBwMFACAAAACjggEKYYIBBjCCAQKgAwIBBaEJGwdFWEFNUExFoh4wHKADAgECoRUwExsESFRUUBsLZXhhbXBsZS5jb20=, Basic realm=\"r\"").unwrap();
+        assert_eq!(cs.len(), 2);
+        assert!(cs[0].token68.as_deref().unwrap().ends_with("ZS5jb20="));
+        assert!(cs[0].params.is_empty());
+        let c = &parse("Custom abc==").unwrap()[0];
+        assert_eq!(c.token68.as_deref(), Some("abc=="));
+        let c = &parse("Custom abc=").unwrap()[0];
+        assert_eq!(c.token68.as_deref(), Some("abc="));
+        let c = &parse("Custom a/b+c~d").unwrap()[0];
+        assert_eq!(c.token68.as_deref(), Some("a/b+c~d"));
+    }
+
+    #[test]
+    fn empty_input() {
+        assert!(parse("").unwrap().is_empty());
+        assert!(parse(" , ,").unwrap().is_empty());
+        assert!(parse_all(Vec::<&str>::new()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn repeated_params_first_wins() {
+        let c = &parse(r#"Bearer realm="a", realm="b""#).unwrap()[0];
+        assert_eq!(c.realm(), Some("a"));
+        assert_eq!(c.params.len(), 2);
+    }
+
+    #[test]
+    fn malformed() {
+        let cases = [
+            (
+                r#"Bearer realm="unterminated"#,
+                "unterminated quoted string",
+            ),
+            (
+                r#"Bearer realm="ends with backslash\"#,
+                "unterminated quoted string",
+            ),
+            (r#"realm="x""#, "missing auth scheme"),
+            (r#"Bearer ="x""#, "'=' without a parameter name"),
+            (r#"Bearer realm="a", ="x""#, "'=' without a parameter name"),
+            (r#"="x""#, "'=' without a parameter name"),
+            (r#"Bearer realm="a" service="b""#, "expected ','"),
+            (r#"Bearer realm="a"x"#, "expected ','"),
+            (r#"Bearer realm=, service="b""#, "missing auth scheme"),
+            ("Bearer realm=a\"b", "unexpected character"),
+            ("Bearer realm=\"a\u{7}b\"", "control character"),
+            ("Bearer realm=a\u{1}b", "unexpected character"),
+            (r#"Bearer"realm""#, "unexpected character after auth scheme"),
+            (
+                "Bëarer realm=\"x\"",
+                "unexpected character after auth scheme",
+            ),
+            ("ü", "expected an auth scheme"),
+            (r#""quoted""#, "expected an auth scheme"),
+            ("Negotiate abc== def", "expected ',' after a token68"),
+            ("Basic ;", "expected parameters or a token68"),
+        ];
+        for (h, why) in cases {
+            let e = parse(h).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Auth, "{h}");
+            assert_eq!(e.http_status(), None);
+            let m = e.to_string();
+            assert!(
+                m.starts_with("authentication failed: malformed WWW-Authenticate header: "),
+                "{m}"
+            );
+            assert!(m.contains(why), "{h}: {m}");
+        }
+    }
+
+    #[test]
+    fn long_headers_are_not_echoed() {
+        let secretish = "x".repeat(5000);
+        let h = format!(r#"Bearer realm="https://a/token",service="{secretish}"#);
+        let m = parse(&h).unwrap_err().to_string();
+        assert!(m.len() < 400, "{}", m.len());
+        assert!(m.contains("at byte"), "{m}");
+        // multi-byte characters near the error position do not panic
+        let h = format!("Bearer realm=\"{}", "é".repeat(3000));
+        assert!(parse(&h).is_err());
+        let h = format!("Bearer realm=\"{}\" junk", "é".repeat(3000));
+        let m = parse(&h).unwrap_err().to_string();
+        assert!(m.len() < 400);
+        // huge valid header parses fine
+        let h = format!(r#"Bearer realm="{secretish}""#);
+        assert_eq!(parse(&h).unwrap()[0].realm().unwrap().len(), 5000);
+        // many challenges
+        let h = "Basic realm=\"r\", ".repeat(10_000);
+        assert_eq!(parse(&h).unwrap().len(), 10_000);
+    }
+
+    #[test]
+    fn several_lines() {
+        let cs = parse_all([
+            r#"Bearer realm="https://a/token",service="reg""#,
+            "",
+            r#"Basic realm="r", Negotiate"#,
+        ])
+        .unwrap();
+        assert_eq!(cs.len(), 3);
+        assert!(parse_all([r#"Basic realm="r""#, r#"Bearer realm="x"#]).is_err());
+    }
+
+    #[test]
+    fn scopes_from_challenge() {
+        let c = &parse(r#"Bearer realm="r""#).unwrap()[0];
+        assert!(c.scopes().unwrap().is_empty());
+        let c = &parse(r#"Bearer realm="r",scope="repository:a:pull bad""#).unwrap()[0];
+        assert_eq!(c.scopes().unwrap_err().kind(), ErrorKind::InvalidInput);
+    }
+}
