@@ -907,7 +907,9 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
 /// parse it.
 fn peek_head(stream: &TcpStream, index: usize, shared: &Shared) -> Head {
     let mut buf = vec![0u8; MAX_HEAD + 4];
-    let deadline = Instant::now() + shared.read_timeout;
+    // Blocking peeks wait for the first bytes (bounded by the socket read
+    // timeout); the rest of the head must follow within the read timeout.
+    let mut deadline: Option<Instant> = None;
     let mut seen = 0;
     loop {
         if shared.stopping() {
@@ -929,7 +931,11 @@ fn peek_head(stream: &TcpStream, index: usize, shared: &Shared) -> Head {
             return Head::Bad(431);
         }
         // Partial head buffered: peek returns at once, so poll gently.
+        let deadline = *deadline.get_or_insert_with(|| Instant::now() + shared.read_timeout);
         if n == seen && Instant::now() >= deadline {
+            // Consume the fragment so the close is a FIN, not an RST.
+            let mut sink = vec![0u8; n];
+            let _ = (&*stream).read_exact(&mut sink);
             return Head::Gone;
         }
         seen = n;
