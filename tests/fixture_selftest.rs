@@ -225,6 +225,29 @@ fn token_server_grants() {
         &[("Authorization", &format!("Bearer {t}"))],
     );
     assert_eq!(resp.status, 200);
+    // Injected failures, then back to normal; the request log records them.
+    ts.reset_counts();
+    ts.fail_next(2, 503);
+    let scope = ["repository:c:pull"];
+    assert_eq!(
+        fetch_token_raw(agent, &realm, TOKEN_SERVICE, &scope, None).status,
+        503
+    );
+    assert_eq!(
+        fetch_token_raw(agent, &realm, TOKEN_SERVICE, &scope, None).status,
+        503
+    );
+    assert_eq!(
+        fetch_token_raw(agent, &realm, TOKEN_SERVICE, &scope, None).status,
+        200
+    );
+    let log = ts.requests();
+    assert_eq!(
+        log.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [503, 503, 200]
+    );
+    assert_eq!(log[2].service.as_deref(), Some(TOKEN_SERVICE));
+    assert_eq!(ts.requests_for_scope(scope[0]), 3);
     // Only GET /token is served.
     assert_eq!(
         get(agent, &format!("{}/other", ts.realm()), &[]).status,

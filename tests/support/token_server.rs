@@ -22,6 +22,15 @@ use super::{User, USERS};
 /// Largest request head accepted (request line + headers).
 const MAX_REQUEST: usize = 16 * 1024;
 
+const BODY_BAD_CREDENTIALS: &[u8] =
+    br#"{"errors":[{"code":"UNAUTHORIZED","message":"invalid username or password"}]}"#;
+const BODY_INJECTED: &[u8] = br#"{"errors":[{"code":"UNAVAILABLE","message":"injected failure"}]}"#;
+const BODY_NOT_FOUND: &[u8] =
+    br#"{"errors":[{"code":"NOT_FOUND","message":"only GET /token is served"}]}"#;
+const BODY_TOO_LARGE: &[u8] =
+    br#"{"errors":[{"code":"UNSUPPORTED","message":"request too large"}]}"#;
+const BASIC_CHALLENGE: &str = "Basic realm=\"registry-test-token-server\"";
+
 /// One request the token server answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenRequest {
@@ -42,6 +51,8 @@ struct Inner {
     expires_in: AtomicU64,
     shutdown: AtomicBool,
     next_jti: AtomicU64,
+    /// (remaining count, status) of injected failures.
+    fail_next: Mutex<(usize, u16)>,
     total: AtomicUsize,
     per_scope: Mutex<HashMap<String, usize>>,
     log: Mutex<Vec<TokenRequest>>,
@@ -66,6 +77,7 @@ impl TokenServer {
             expires_in: AtomicU64::new(300),
             shutdown: AtomicBool::new(false),
             next_jti: AtomicU64::new(1),
+            fail_next: Mutex::new((0, 500)),
             total: AtomicUsize::new(0),
             per_scope: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
@@ -130,6 +142,12 @@ impl TokenServer {
         self.inner.per_scope.lock().unwrap().clear();
         self.inner.total.store(0, Ordering::SeqCst);
         log.clear();
+    }
+
+    /// Makes the next `count` `/token` requests answer `status` (e.g. 500 or 503)
+    /// with a JSON error body, before checking credentials. They are counted.
+    pub fn fail_next(&self, count: usize, status: u16) {
+        *self.inner.fail_next.lock().unwrap() = (count, status);
     }
 
     /// Every `/token` request answered since start or the last reset.
@@ -205,13 +223,7 @@ fn handle_connection(mut stream: TcpStream, inner: &Inner) -> std::io::Result<()
             break pos;
         }
         if buf.len() > MAX_REQUEST {
-            return respond(
-                &mut stream,
-                431,
-                "application/json",
-                br#"{"errors":[{"code":"UNSUPPORTED","message":"request too large"}]}"#,
-                &[],
-            );
+            return respond(&mut stream, 431, "application/json", BODY_TOO_LARGE, &[]);
         }
         let n = stream.read(&mut chunk)?;
         if n == 0 {
@@ -241,13 +253,7 @@ fn handle_connection(mut stream: TcpStream, inner: &Inner) -> std::io::Result<()
 
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     if method != "GET" || path != "/token" {
-        return respond(
-            &mut stream,
-            404,
-            "application/json",
-            br#"{"errors":[{"code":"NOT_FOUND","message":"only GET /token is served"}]}"#,
-            &[],
-        );
+        return respond(&mut stream, 404, "application/json", BODY_NOT_FOUND, &[]);
     }
 
     let mut service = None;
@@ -276,29 +282,43 @@ fn handle_connection(mut stream: TcpStream, inner: &Inner) -> std::io::Result<()
         status: 0,
     };
 
-    let user =
-        match authorization.as_deref().map(check_basic) {
-            None => None,
-            Some(Some(user)) => Some(user),
-            Some(None) => {
-                record.status = 401;
-                inner.log.lock().unwrap().push(record);
-                return respond(
+    let injected = {
+        let mut f = inner.fail_next.lock().unwrap();
+        if f.0 > 0 {
+            f.0 -= 1;
+            Some(f.1)
+        } else {
+            None
+        }
+    };
+    if let Some(status) = injected {
+        record.status = status;
+        inner.log.lock().unwrap().push(record);
+        return respond(&mut stream, status, "application/json", BODY_INJECTED, &[]);
+    }
+
+    let user = match authorization.as_deref().map(check_basic) {
+        None => None,
+        Some(Some(user)) => Some(user),
+        Some(None) => {
+            record.status = 401;
+            inner.log.lock().unwrap().push(record);
+            return respond(
                 &mut stream,
                 401,
                 "application/json",
-                br#"{"errors":[{"code":"UNAUTHORIZED","message":"invalid username or password"}]}"#,
-                &[("WWW-Authenticate", "Basic realm=\"registry-test-token-server\"")],
+                BODY_BAD_CREDENTIALS,
+                &[("WWW-Authenticate", BASIC_CHALLENGE)],
             );
-            }
-        };
+        }
+    };
     record.user = user.map(|u| u.name.to_string());
 
     if let Some(s) = &service {
         if s != &inner.service {
             record.status = 400;
             inner.log.lock().unwrap().push(record);
-            let body = json!({"errors":[{"code":"INVALID_REQUEST","message":format!("unknown service {s:?}")}]});
+            let body = error_body("INVALID_REQUEST", &format!("unknown service {s:?}"));
             return respond(
                 &mut stream,
                 400,
@@ -314,7 +334,7 @@ fn handle_connection(mut stream: TcpStream, inner: &Inner) -> std::io::Result<()
         Err(bad) => {
             record.status = 400;
             inner.log.lock().unwrap().push(record);
-            let body = json!({"errors":[{"code":"INVALID_REQUEST","message":format!("invalid scope {bad:?}")}]});
+            let body = error_body("INVALID_REQUEST", &format!("invalid scope {bad:?}"));
             return respond(
                 &mut stream,
                 400,
@@ -345,6 +365,10 @@ fn handle_connection(mut stream: TcpStream, inner: &Inner) -> std::io::Result<()
     )
 }
 
+fn error_body(code: &str, message: &str) -> serde_json::Value {
+    json!({"errors": [{"code": code, "message": message}]})
+}
+
 fn respond(
     stream: &mut TcpStream,
     status: u16,
@@ -358,6 +382,9 @@ fn respond(
         401 => "Unauthorized",
         404 => "Not Found",
         431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
         _ => "Error",
     };
     let mut head = format!(
