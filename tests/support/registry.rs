@@ -247,6 +247,10 @@ impl Registry {
                 }
                 if let Ok(resp) = http::try_get(&agent, &url, &[]) {
                     if resp.status == 200 || resp.status == 401 {
+                        // Make sure it was our process that answered.
+                        if let Some(status) = child.try_wait().expect("fixture: try_wait") {
+                            break Err(format!("exited with {status}"));
+                        }
                         break Ok(());
                     }
                 }
@@ -281,8 +285,11 @@ impl Registry {
                 }
                 Err(why) => {
                     last_log = fs::read_to_string(&log_path).unwrap_or_default();
-                    let port_taken = last_log.contains("address already in use");
-                    if port_taken && attempt < START_ATTEMPTS {
+                    // An exit (typically the port taken between probing and
+                    // binding) is retried on another port; a hang is not.
+                    let exited = why.starts_with("exited");
+                    if exited && attempt < START_ATTEMPTS {
+                        std::thread::sleep(Duration::from_millis(50));
                         continue;
                     }
                     panic!(
