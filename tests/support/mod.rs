@@ -14,6 +14,25 @@
 //! * Seed facts: [`seed`] module constants; digests are never hard-coded: compute
 //!   them with [`skopeo_raw_manifest`] + [`sha256_hex`].
 //! * Raw HTTP helpers: [`http`] module.
+//!
+//! Facts about distribution 2.8.2 / skopeo 1.9 / umoci 0.4.7 found while building this:
+//! * Seed-backed registries run in maintenance read-only mode: any write
+//!   (POST/PUT/PATCH/DELETE) is `405 Method Not Allowed` from the router, BEFORE
+//!   auth — use `*_empty()` or [`Storage::SeedCopy`] to test pushes/deletes/401s on writes.
+//! * `tags/list` is NOT sorted (storage order) and ignores `n`/`last`;
+//!   `_catalog` is sorted and paginates with a relative `Link: </v2/_catalog?last=..&n=..>; rel="next"`.
+//! * Token checks have a 60 s leeway on `exp`/`nbf`: an expired token keeps working
+//!   for a minute (use [`TokenServer::issue_token_with_times`] to test expiry).
+//!   The token cert's keyUsage is not checked; `iss`, `aud`, signature and the
+//!   `x5c` chain against `rootcertbundle` are.
+//! * A token without the needed action → 401 with a fresh `Bearer` challenge
+//!   naming the scope (e.g. `scope="repository:oci/app:pull"`).
+//! * Docker v2 manifests fetched without their type in `Accept` come back as
+//!   signed schema 1 (other digest); OCI manifests need the OCI type in `Accept`.
+//! * `oci/app` and `docker/app` share config and layer blobs (same bytes, only
+//!   the media types in the manifests differ).
+//! * The registry logs every 4xx at level=error even with `level: warn`
+//!   ([`Registry::log`]).
 #![allow(dead_code, unused_imports)]
 
 pub mod http;
