@@ -369,6 +369,44 @@ fn seed_catalog_pages_and_contents() {
         );
     }
 
+    // OCI manifest without the OCI type in Accept → 404 MANIFEST_UNKNOWN.
+    let resp = get(
+        agent,
+        &format!("{}/v2/oci/app/manifests/v1", reg.url()),
+        &[("Accept", media::DOCKER_MANIFEST)],
+    );
+    assert_eq!(resp.status, 404);
+    // A manifest list fetched without the list type in Accept → the
+    // linux/amd64 entry instead (schema 2 if accepted, else schema 1).
+    let resp = get(
+        agent,
+        &format!("{}/v2/multi/docker/manifests/latest", reg.url()),
+        &[("Accept", media::DOCKER_MANIFEST)],
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.header("content-type"), Some(media::DOCKER_MANIFEST));
+    let amd64 = get(
+        agent,
+        &format!("{}/v2/multi/docker/manifests/latest", reg.url()),
+        &[("Accept", media::ACCEPT_ALL)],
+    )
+    .json()["manifests"][0]["digest"]
+        .clone();
+    assert_eq!(
+        resp.header("docker-content-digest"),
+        amd64.as_str(),
+        "the amd64 child"
+    );
+    let resp = get(
+        agent,
+        &format!("{}/v2/multi/docker/manifests/latest", reg.url()),
+        &[],
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert!(resp
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/vnd.docker.distribution.manifest.v1"));
     // Docker manifest without its type in Accept → converted to schema 1.
     let resp = get(
         agent,

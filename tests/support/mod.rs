@@ -28,7 +28,10 @@
 //! * A token without the needed action → 401 with a fresh `Bearer` challenge
 //!   naming the scope (e.g. `scope="repository:oci/app:pull"`).
 //! * Docker v2 manifests fetched without their type in `Accept` come back as
-//!   signed schema 1 (other digest); OCI manifests need the OCI type in `Accept`.
+//!   signed schema 1 (other digest); OCI manifests need the OCI type in `Accept`
+//!   (else 404 MANIFEST_UNKNOWN). A Docker manifest list fetched without the list
+//!   type in `Accept` answers its linux/amd64 entry instead (schema 2 if accepted,
+//!   else schema 1 — which needs a `history` in the image config, else 400).
 //! * `oci/app` and `docker/app` share config and layer blobs (same bytes, only
 //!   the media types in the manifests differ).
 //! * The registry logs every 4xx at level=error even with `level: warn`

@@ -3,7 +3,7 @@
 //! constants below; digests are NOT constants (compute them at test time with
 //! [`skopeo_raw_manifest`] + [`super::sha256_hex`]).
 //!
-//! Layout of `$CARGO_TARGET_TMPDIR/registry-seed-v1/`:
+//! Layout of `$CARGO_TARGET_TMPDIR/registry-seed-v2/` ([`SEED_VERSION`]):
 //! * `storage/` — distribution storage root (`docker/registry/v2/...`)
 //! * `oci-layout/` — the umoci OCI layout `oci/app` and `docker/app` came from (tag `v1`)
 //! * `COMPLETE` — written before the atomic rename that publishes the dir
@@ -23,7 +23,7 @@ use super::tools::{require_tool, run, DOCKER_REGISTRY};
 use super::{Auth, User, ALICE};
 
 /// Name of the seed directory under `CARGO_TARGET_TMPDIR`; bump when the content changes.
-pub const SEED_VERSION: &str = "registry-seed-v1";
+pub const SEED_VERSION: &str = "registry-seed-v2";
 
 /// OCI image (umoci-built, pushed by skopeo as OCI).
 pub const OCI_APP: &str = "oci/app";
@@ -139,6 +139,9 @@ pub fn all_repositories() -> Vec<String> {
     v.sort();
     v
 }
+
+/// `created` of the small raw-HTTP images' configs.
+pub const SMALL_IMAGE_CREATED: &str = "2024-01-01T00:00:00Z";
 
 /// Content of the single file (`/hello.txt`) of a small raw-HTTP image;
 /// distinct per repository/platform so every image has distinct blobs.
@@ -423,11 +426,15 @@ pub fn push_small_image(
     let tar = tar_one_file("hello.txt", small_image_file(label).as_bytes());
     let diff_id = sha256_digest(&tar);
     let layer = gzip_stored(&tar);
+    // `created` + `history`: distribution 2.8 needs a history to down-convert
+    // to schema 1 (a manifest list fetched without list types in Accept).
     let mut config = json!({
+        "created": SMALL_IMAGE_CREATED,
         "architecture": p.architecture,
         "os": p.os,
         "config": {"Cmd": ["/hello"], "Labels": {"org.example.fixture": label}},
         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        "history": [{"created": SMALL_IMAGE_CREATED, "created_by": "fixture: ADD hello.txt /"}],
     });
     if let Some(v) = p.variant {
         config["variant"] = json!(v);
