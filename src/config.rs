@@ -1,0 +1,562 @@
+//! Client configuration: the builder and the validated settings it produces.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::clock::{Clock, SystemClock};
+use crate::{Client, Error, Result};
+
+/// How the client proves who it is.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum Credentials {
+    Anonymous,
+    /// Username and password (or an access token used as the password).
+    Basic {
+        username: String,
+        password: String,
+    },
+    /// A bearer token sent as it is; no token exchange.
+    Bearer(String),
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credentials::Anonymous => f.write_str("Anonymous"),
+            Credentials::Basic { username, .. } => f
+                .debug_struct("Basic")
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .finish(),
+            Credentials::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+        }
+    }
+}
+
+/// Validated settings shared by every part of a client.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    /// `scheme://host[:port]/[prefix/]`, always ending in `/`.
+    pub base: Url,
+    pub credentials: Credentials,
+    pub timeout: Duration,
+    pub max_retries: u32,
+    pub retry_delay: Duration,
+    pub max_retry_delay: Duration,
+    pub verify_tls: bool,
+    /// DER certificates trusted in addition to the bundled Mozilla roots.
+    pub extra_roots: Vec<Vec<u8>>,
+    pub user_agent: String,
+    pub cache_capacity: usize,
+    pub cache_max_bytes: usize,
+    pub cache_ttl: Duration,
+    pub page_size: Option<usize>,
+    pub failure_threshold: u32,
+    pub cooldown: Duration,
+    pub clock: Arc<dyn Clock>,
+}
+
+#[derive(Clone)]
+enum CaSource {
+    Pem(Vec<u8>),
+    File(PathBuf),
+}
+
+/// Builds a [`Client`]; start with [`Client::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use registry_client::Client;
+///
+/// let client = Client::builder("registry.example.com:5000")
+///     .basic_auth("alice", "secret")
+///     .timeout(Duration::from_secs(10))
+///     .max_retries(5)
+///     .build()?;
+/// assert_eq!(client.registry_url().as_str(), "https://registry.example.com:5000/");
+/// # Ok::<(), registry_client::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ClientBuilder {
+    registry: String,
+    credentials: Credentials,
+    timeout: Duration,
+    max_retries: u32,
+    retry_delay: Duration,
+    max_retry_delay: Duration,
+    verify_tls: bool,
+    ca: Vec<CaSource>,
+    user_agent: Option<String>,
+    cache_capacity: usize,
+    cache_max_bytes: usize,
+    cache_ttl: Duration,
+    page_size: Option<usize>,
+    failure_threshold: u32,
+    cooldown: Duration,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("registry", &self.registry)
+            .field("credentials", &self.credentials)
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .field("retry_delay", &self.retry_delay)
+            .field("verify_tls", &self.verify_tls)
+            .field("extra_ca_certificates", &self.ca.len())
+            .field("cache_capacity", &self.cache_capacity)
+            .field("cache_ttl", &self.cache_ttl)
+            .field("page_size", &self.page_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Default per-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default number of retries after the first attempt.
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
+/// Default base delay of the exponential backoff.
+pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(1);
+/// Default cap on one backoff delay (and on an honoured `Retry-After`).
+pub const DEFAULT_MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+/// Default time a cached tag, listing or manifest-by-tag stays fresh.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
+/// Default number of cached responses.
+pub const DEFAULT_CACHE_CAPACITY: usize = 256;
+/// Default bound on the bytes held by the cache.
+pub const DEFAULT_CACHE_MAX_BYTES: usize = 64 << 20;
+/// Default consecutive failures that open the circuit breaker.
+pub const DEFAULT_FAILURE_THRESHOLD: u32 = 5;
+/// Default time the circuit stays open before a probe.
+pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(60);
+
+impl ClientBuilder {
+    pub(crate) fn new(registry: &str) -> ClientBuilder {
+        ClientBuilder {
+            registry: registry.to_string(),
+            credentials: Credentials::Anonymous,
+            timeout: DEFAULT_TIMEOUT,
+            max_retries: DEFAULT_MAX_RETRIES,
+            retry_delay: DEFAULT_RETRY_DELAY,
+            max_retry_delay: DEFAULT_MAX_RETRY_DELAY,
+            verify_tls: true,
+            ca: Vec::new(),
+            user_agent: None,
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+            cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
+            cache_ttl: DEFAULT_CACHE_TTL,
+            page_size: None,
+            failure_threshold: DEFAULT_FAILURE_THRESHOLD,
+            cooldown: DEFAULT_COOLDOWN,
+            clock: None,
+        }
+    }
+
+    /// Username and password (or a personal access token as the password),
+    /// used for Basic challenges and to obtain Bearer tokens.
+    ///
+    /// ```
+    /// let c = registry_client::Client::builder("localhost:5000").basic_auth("u", "p").build()?;
+    /// assert!(!format!("{c:?}").contains("\"p\""));
+    /// # Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn basic_auth(mut self, username: &str, password: &str) -> Self {
+        self.credentials = Credentials::Basic {
+            username: username.to_string(),
+            password: password.to_string(),
+        };
+        self
+    }
+
+    /// A ready bearer token sent with every request (no token exchange).
+    ///
+    /// ```
+    /// let c = registry_client::Client::builder("localhost:5000").bearer_token("t0ken").build()?;
+    /// assert!(!format!("{c:?}").contains("t0ken"));
+    /// # Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn bearer_token(mut self, token: &str) -> Self {
+        self.credentials = Credentials::Bearer(token.to_string());
+        self
+    }
+
+    /// Deadline for one HTTP exchange, body included (default 30 s).
+    ///
+    /// ```
+    /// let b = registry_client::Client::builder("localhost:5000").timeout(std::time::Duration::from_secs(5));
+    /// # b.build()?; Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Retries after the first attempt (default 3).
+    ///
+    /// ```
+    /// let b = registry_client::Client::builder("localhost:5000").max_retries(0);
+    /// # b.build()?; Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// Base delay of the exponential backoff (default 1 s): retry `n` waits
+    /// about `delay × 2ⁿ`.
+    ///
+    /// ```
+    /// let b = registry_client::Client::builder("localhost:5000").retry_delay(std::time::Duration::from_millis(100));
+    /// # b.build()?; Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn retry_delay(mut self, delay: Duration) -> Self {
+        self.retry_delay = delay;
+        self
+    }
+
+    /// Cap on a single backoff delay and on an honoured `Retry-After`
+    /// (default 30 s).
+    ///
+    /// ```
+    /// let b = registry_client::Client::builder("localhost:5000").max_retry_delay(std::time::Duration::from_secs(5));
+    /// # b.build()?; Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn max_retry_delay(mut self, delay: Duration) -> Self {
+        self.max_retry_delay = delay;
+        self
+    }
+
+    /// Whether to verify the server's TLS certificate (default true).
+    /// Turning it off is for tests only.
+    ///
+    /// ```
+    /// let b = registry_client::Client::builder("localhost:5000").verify_tls(false);
+    /// # b.build()?; Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn verify_tls(mut self, verify: bool) -> Self {
+        self.verify_tls = verify;
+        self
+    }
+
+    /// Trusts the CA certificates in this PEM data, besides the bundled
+    /// Mozilla roots.
+    ///
+    /// ```
+    /// let err = registry_client::Client::builder("localhost:5000")
+    ///     .ca_certificate_pem(b"not a certificate")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), registry_client::ErrorKind::InvalidInput);
+    /// ```
+    pub fn ca_certificate_pem(mut self, pem: &[u8]) -> Self {
+        self.ca.push(CaSource::Pem(pem.to_vec()));
+        self
+    }
+
+    /// Trusts the CA certificates in this PEM file, read when the client is
+    /// built.
+    ///
+    /// ```
+    /// let err = registry_client::Client::builder("localhost:5000")
+    ///     .ca_certificate_file("/nonexistent/ca.pem")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("/nonexistent/ca.pem"));
+    /// ```
+    pub fn ca_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca.push(CaSource::File(path.into()));
+        self
+    }
+
+    /// The `User-Agent` header (default `registry-client/<version>`).
+    ///
+    /// ```
+    /// let b = registry_client::Client::builder("localhost:5000").user_agent("my-tool/1.0");
+    /// # b.build()?; Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn user_agent(mut self, user_agent: &str) -> Self {
+        self.user_agent = Some(user_agent.to_string());
+        self
+    }
+
+    /// How many responses the cache holds (default 256); 0 turns it off.
+    ///
+    /// ```
+    /// let b = registry_client::Client::builder("localhost:5000").cache_capacity(0);
+    /// # b.build()?; Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn cache_capacity(mut self, entries: usize) -> Self {
+        self.cache_capacity = entries;
+        self
+    }
+
+    /// Bound on the bytes the cache holds (default 64 MiB).
+    ///
+    /// ```
+    /// let b = registry_client::Client::builder("localhost:5000").cache_max_bytes(1 << 20);
+    /// # b.build()?; Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn cache_max_bytes(mut self, bytes: usize) -> Self {
+        self.cache_max_bytes = bytes;
+        self
+    }
+
+    /// How long mutable cached responses (tags, listings, manifests by tag)
+    /// stay fresh (default 5 minutes). Content fetched by digest never goes
+    /// stale.
+    ///
+    /// ```
+    /// let b = registry_client::Client::builder("localhost:5000").cache_ttl(std::time::Duration::from_secs(30));
+    /// # b.build()?; Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn cache_ttl(mut self, ttl: Duration) -> Self {
+        self.cache_ttl = ttl;
+        self
+    }
+
+    /// Items asked for per page of a listing (`n`); by default the
+    /// registry's own page size.
+    ///
+    /// ```
+    /// let err = registry_client::Client::builder("localhost:5000").page_size(0).build().unwrap_err();
+    /// assert_eq!(err.kind(), registry_client::ErrorKind::InvalidInput);
+    /// ```
+    pub fn page_size(mut self, n: usize) -> Self {
+        self.page_size = Some(n);
+        self
+    }
+
+    /// Circuit breaker: after `failure_threshold` consecutive failed
+    /// attempts (connection errors, timeouts, 5xx) on one host, calls fail at
+    /// once for `cooldown`, then one probe is let through. A threshold of 0
+    /// turns the breaker off. Default: 5 failures, 60 s.
+    ///
+    /// ```
+    /// let b = registry_client::Client::builder("localhost:5000")
+    ///     .circuit_breaker(3, std::time::Duration::from_secs(10));
+    /// # b.build()?; Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn circuit_breaker(mut self, failure_threshold: u32, cooldown: Duration) -> Self {
+        self.failure_threshold = failure_threshold;
+        self.cooldown = cooldown;
+        self
+    }
+
+    /// The clock behind timeouts of cached entries and tokens, the breaker's
+    /// cooldown and retry sleeps; tests inject a
+    /// [`ManualClock`](crate::clock::ManualClock).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use registry_client::clock::ManualClock;
+    /// let b = registry_client::Client::builder("localhost:5000").clock(Arc::new(ManualClock::new()));
+    /// # b.build()?; Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Validates the settings and builds the client.
+    ///
+    /// ```
+    /// use registry_client::{Client, ErrorKind};
+    /// assert!(Client::builder("http://127.0.0.1:5000").build().is_ok());
+    /// assert_eq!(Client::builder("ftp://x").build().unwrap_err().kind(), ErrorKind::InvalidInput);
+    /// ```
+    pub fn build(self) -> Result<Client> {
+        Client::from_config(self.into_config()?)
+    }
+
+    pub(crate) fn into_config(self) -> Result<Config> {
+        let base = parse_registry_url(&self.registry)?;
+        if self.timeout.is_zero() {
+            return Err(Error::invalid("timeout must be greater than zero"));
+        }
+        if self.page_size == Some(0) {
+            return Err(Error::invalid("page size must be at least 1"));
+        }
+        if let Credentials::Basic { username, .. } = &self.credentials {
+            if username.is_empty() || username.contains(':') {
+                return Err(Error::invalid(
+                    "username must be non-empty and must not contain ':'",
+                ));
+            }
+        }
+        if let Credentials::Bearer(t) = &self.credentials {
+            if t.is_empty() || t.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+                return Err(Error::invalid(
+                    "bearer token is empty or not a header-safe value",
+                ));
+            }
+        }
+        let mut extra_roots = Vec::new();
+        for source in &self.ca {
+            let (pem, origin) = match source {
+                CaSource::Pem(p) => (p.clone(), "PEM data".to_string()),
+                CaSource::File(path) => (
+                    std::fs::read(path).map_err(|e| {
+                        Error::invalid(format!(
+                            "cannot read CA certificate file {}: {e}",
+                            path.display()
+                        ))
+                    })?,
+                    path.display().to_string(),
+                ),
+            };
+            let certs = pem_certificates(&pem);
+            if certs.is_empty() {
+                return Err(Error::invalid(format!(
+                    "no PEM certificate found in {origin}"
+                )));
+            }
+            extra_roots.extend(certs);
+        }
+        Ok(Config {
+            base,
+            credentials: self.credentials,
+            timeout: self.timeout,
+            max_retries: self.max_retries,
+            retry_delay: self.retry_delay,
+            max_retry_delay: self.max_retry_delay.max(self.retry_delay),
+            verify_tls: self.verify_tls,
+            extra_roots,
+            user_agent: self
+                .user_agent
+                .unwrap_or_else(|| format!("registry-client/{}", env!("CARGO_PKG_VERSION"))),
+            cache_capacity: self.cache_capacity,
+            cache_max_bytes: self.cache_max_bytes,
+            cache_ttl: self.cache_ttl,
+            page_size: self.page_size,
+            failure_threshold: self.failure_threshold,
+            cooldown: self.cooldown,
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+        })
+    }
+}
+
+/// The DER certificates in PEM data; other items (keys) are skipped.
+fn pem_certificates(pem: &[u8]) -> Vec<Vec<u8>> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    CertificateDer::pem_slice_iter(pem)
+        .filter_map(|c| c.ok())
+        .map(|c| c.to_vec())
+        .collect()
+}
+
+/// Turns what a user types (`host`, `host:port`, `http://host:port/prefix`)
+/// into the base URL, defaulting to https.
+pub(crate) fn parse_registry_url(input: &str) -> Result<Url> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(Error::invalid("registry URL is empty"));
+    }
+    let with_scheme = if input.contains("://") {
+        input.to_string()
+    } else {
+        format!("https://{input}")
+    };
+    let mut url = Url::parse(&with_scheme)
+        .map_err(|e| Error::invalid(format!("registry URL {input:?} is not valid: {e}")))?;
+    match url.scheme() {
+        "https" | "http" => {}
+        other => {
+            return Err(Error::invalid(format!(
+                "registry URL scheme {other:?} is not supported (use https or http)"
+            )))
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::invalid(format!(
+            "registry URL {input:?} has no host"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid(
+            "registry URL must not carry credentials; use basic_auth",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid(
+            "registry URL must not have a query or fragment",
+        ));
+    }
+    // Docker Hub's API lives on another host than its name.
+    if matches!(url.host_str(), Some("docker.io" | "index.docker.io")) {
+        url.set_host(Some("registry-1.docker.io")).ok();
+    }
+    let mut path = url.path().trim_end_matches('/').to_string();
+    if path.ends_with("/v2") || path == "v2" {
+        path.truncate(path.len() - 3);
+    }
+    url.set_path(&format!("{path}/"));
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_urls() {
+        let ok = |s: &str| parse_registry_url(s).unwrap().to_string();
+        assert_eq!(ok("registry.example.com"), "https://registry.example.com/");
+        assert_eq!(ok("localhost:5000"), "https://localhost:5000/");
+        assert_eq!(ok("http://127.0.0.1:5000"), "http://127.0.0.1:5000/");
+        assert_eq!(ok("https://r.example/v2/"), "https://r.example/");
+        assert_eq!(ok("https://r.example/mirror/"), "https://r.example/mirror/");
+        assert_eq!(ok("docker.io"), "https://registry-1.docker.io/");
+        for bad in [
+            "",
+            "ftp://x",
+            "https://",
+            "https://u:p@host",
+            "https://host/?q=1",
+            "http://[::1",
+            "https://host#frag",
+        ] {
+            let e = parse_registry_url(bad).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let b = ClientBuilder::new("localhost").basic_auth("alice", "s3cret-pw");
+        let s = format!("{b:?}");
+        assert!(s.contains("alice") && !s.contains("s3cret-pw"), "{s}");
+        let c = b.clone().into_config().unwrap();
+        assert!(!format!("{c:?}").contains("s3cret-pw"));
+        let t = ClientBuilder::new("localhost").bearer_token("tok-123");
+        assert!(!format!("{t:?}").contains("tok-123"));
+    }
+
+    #[test]
+    fn rejects_bad_settings() {
+        let e = |b: ClientBuilder| b.into_config().unwrap_err().kind();
+        use crate::ErrorKind::InvalidInput;
+        assert_eq!(
+            e(ClientBuilder::new("h").timeout(Duration::ZERO)),
+            InvalidInput
+        );
+        assert_eq!(
+            e(ClientBuilder::new("h").basic_auth("a:b", "p")),
+            InvalidInput
+        );
+        assert_eq!(
+            e(ClientBuilder::new("h").bearer_token("a\nb")),
+            InvalidInput
+        );
+        assert_eq!(
+            e(ClientBuilder::new("h").ca_certificate_pem(b"junk")),
+            InvalidInput
+        );
+    }
+}
