@@ -7,9 +7,6 @@
 //!
 //! The cache itself is internal; [`CacheStats`] is what the client reports.
 
-// The cache is wired in by the transport; remove then.
-#![allow(dead_code)]
-
 use std::hash::Hash;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

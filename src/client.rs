@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::auth::scope::Scope;
+use crate::cache::{Cache, CacheStats};
 use crate::config::{ClientBuilder, Config};
 use crate::digest::Digest;
 use crate::manifest::media_type::{self, ACCEPT_MANIFESTS};
@@ -42,6 +43,35 @@ pub struct Client {
 struct Inner {
     config: Config,
     transport: Transport,
+    cache: Cache<CacheKey, Cached>,
+    /// The registry part of every cache key.
+    registry: Arc<str>,
+}
+
+/// What a cached response is filed under: registry, kind, repository,
+/// reference (tag, digest or page URL) and the media types asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct CacheKey {
+    registry: Arc<str>,
+    kind: CacheKind,
+    repository: String,
+    reference: String,
+    accept: &'static str,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum CacheKind {
+    Manifest,
+    Page,
+    Blob,
+}
+
+/// Cached values are shared, never copied, on a hit.
+#[derive(Clone)]
+enum Cached {
+    Manifest(Arc<ManifestResponse>),
+    Page(Arc<(Page, Option<Url>)>),
+    Blob(Arc<Vec<u8>>),
 }
 
 impl fmt::Debug for Client {
@@ -268,9 +298,59 @@ impl Client {
 
     pub(crate) fn from_config(config: Config) -> Result<Client> {
         let transport = Transport::new(&config);
+        let cache = Cache::new(
+            config.cache_capacity,
+            config.cache_max_bytes,
+            config.cache_ttl,
+            config.clock.clone(),
+        );
+        let registry: Arc<str> = Arc::from(config.base.as_str());
         Ok(Client {
-            inner: Arc::new(Inner { config, transport }),
+            inner: Arc::new(Inner {
+                config,
+                transport,
+                cache,
+                registry,
+            }),
         })
+    }
+
+    fn key(
+        &self,
+        kind: CacheKind,
+        repository: &str,
+        reference: &str,
+        accept: &'static str,
+    ) -> CacheKey {
+        CacheKey {
+            registry: self.inner.registry.clone(),
+            kind,
+            repository: repository.to_string(),
+            reference: reference.to_string(),
+            accept,
+        }
+    }
+
+    /// Counters and size of the response cache.
+    ///
+    /// ```
+    /// let c = registry_client::Client::new("localhost:5000")?;
+    /// assert_eq!(c.cache_stats().entries, 0);
+    /// # Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner.cache.stats()
+    }
+
+    /// Drops every cached response (tokens are kept).
+    ///
+    /// ```
+    /// let c = registry_client::Client::new("localhost:5000")?;
+    /// c.clear_cache();
+    /// # Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn clear_cache(&self) {
+        self.inner.cache.clear()
     }
 
     /// The registry's base URL.
@@ -415,6 +495,28 @@ impl Client {
     }
 
     fn fetch_page(&self, listing: &Listing, url: &Url) -> Result<(Page, Option<Url>)> {
+        let repository = match listing {
+            Listing::Catalog => "",
+            Listing::Tags(repo) => repo.as_str(),
+        };
+        let key = self.key(
+            CacheKind::Page,
+            repository,
+            url.as_str(),
+            "application/json",
+        );
+        let cached = self.inner.cache.get_or_insert_with(&key, || {
+            let page = self.fetch_page_uncached(listing, url)?;
+            let bytes = page.0.items.iter().map(|i| i.len() + 24).sum::<usize>() + 256;
+            Ok::<_, Error>((Cached::Page(Arc::new(page)), bytes, false))
+        })?;
+        match cached {
+            Cached::Page(p) => Ok((*p).clone()),
+            _ => unreachable_kind(),
+        }
+    }
+
+    fn fetch_page_uncached(&self, listing: &Listing, url: &Url) -> Result<(Page, Option<Url>)> {
         let (scope, what) = match listing {
             Listing::Catalog => (Scope::catalog(), "catalog".to_string()),
             Listing::Tags(repo) => (Scope::pull(repo), format!("tags of repository {repo}")),
@@ -472,7 +574,41 @@ impl Client {
     pub fn get_manifest(&self, repository: &str, reference: &str) -> Result<Arc<ManifestResponse>> {
         validate_repository(repository)?;
         let reference = Reference::parse(reference)?;
-        let what = manifest_what(repository, &reference);
+        let key = self.key(
+            CacheKind::Manifest,
+            repository,
+            reference.as_str(),
+            ACCEPT_MANIFESTS,
+        );
+        let cached = self.inner.cache.get_or_insert_with(&key, || {
+            let m = self.fetch_manifest(repository, &reference)?;
+            let size = m.body.len() * 2 + 256;
+            if !reference.is_digest() {
+                // Content addressed: the same bytes serve a later fetch by digest.
+                let by_digest = self.key(
+                    CacheKind::Manifest,
+                    repository,
+                    m.digest.as_str(),
+                    ACCEPT_MANIFESTS,
+                );
+                self.inner
+                    .cache
+                    .insert(by_digest, Cached::Manifest(m.clone()), size, true);
+            }
+            Ok::<_, Error>((Cached::Manifest(m), size, reference.is_digest()))
+        })?;
+        match cached {
+            Cached::Manifest(m) => Ok(m),
+            _ => unreachable_kind(),
+        }
+    }
+
+    fn fetch_manifest(
+        &self,
+        repository: &str,
+        reference: &Reference,
+    ) -> Result<Arc<ManifestResponse>> {
+        let what = manifest_what(repository, reference);
         let resp = self.send(&Request {
             method: Method::Get,
             url: self.url(&format!("v2/{repository}/manifests/{reference}"))?,
@@ -482,13 +618,13 @@ impl Client {
             what: &what,
         })?;
         let announced = announced_digest(&resp)?;
-        if let Reference::Digest(d) = &reference {
+        if let Reference::Digest(d) = reference {
             d.verify(&resp.body)?;
         }
         if let Some(d) = &announced {
             d.verify(&resp.body)?;
         }
-        let digest = match (&reference, announced) {
+        let digest = match (reference, announced) {
             (Reference::Digest(d), _) => d.clone(),
             (_, Some(d)) => d,
             _ => Digest::sha256(&resp.body),
@@ -514,6 +650,15 @@ impl Client {
     pub fn manifest_digest(&self, repository: &str, reference: &str) -> Result<Digest> {
         validate_repository(repository)?;
         let parsed = Reference::parse(reference)?;
+        let key = self.key(
+            CacheKind::Manifest,
+            repository,
+            parsed.as_str(),
+            ACCEPT_MANIFESTS,
+        );
+        if let Some(Cached::Manifest(m)) = self.inner.cache.get(&key) {
+            return Ok(m.digest.clone());
+        }
         let what = manifest_what(repository, &parsed);
         let resp = self.send(&Request {
             method: Method::Head,
@@ -534,7 +679,25 @@ impl Client {
     }
 
     /// Fetches a blob whole (at most `limit` bytes) and verifies its digest.
-    fn get_small_blob(&self, repository: &str, digest: &Digest, limit: u64) -> Result<Vec<u8>> {
+    fn get_small_blob(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        limit: u64,
+    ) -> Result<Arc<Vec<u8>>> {
+        let key = self.key(CacheKind::Blob, repository, digest.as_str(), "");
+        let cached = self.inner.cache.get_or_insert_with(&key, || {
+            let body = self.fetch_small_blob(repository, digest, limit)?;
+            let size = body.len() + 128;
+            Ok::<_, Error>((Cached::Blob(Arc::new(body)), size, true))
+        })?;
+        match cached {
+            Cached::Blob(b) => Ok(b),
+            _ => unreachable_kind(),
+        }
+    }
+
+    fn fetch_small_blob(&self, repository: &str, digest: &Digest, limit: u64) -> Result<Vec<u8>> {
         let what = format!("blob {repository}@{digest}");
         let resp = self.send(&Request {
             method: Method::Get,
@@ -674,6 +837,14 @@ impl Client {
             tags: self.list_tags(repository)?,
         })
     }
+}
+
+/// Keys of different kinds never collide, so a key always holds its kind.
+fn unreachable_kind<T>() -> Result<T> {
+    Err(Error::decode(
+        "response cache",
+        "entry of an unexpected kind",
+    ))
 }
 
 fn collect(pages: Pages) -> Result<Vec<String>> {

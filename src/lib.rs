@@ -49,3 +49,8 @@ pub use manifest::Manifest;
 pub use pagination::Page;
 pub use platform::Platform;
 pub use reference::Reference;
+
+/// The README's code is compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -2,7 +2,6 @@
 //! type, RFC 8288 `Link` header parsing and listing URLs.
 // The crate-private helpers are wired in by the client; until then they are
 // only used by the tests.
-#![allow(dead_code)]
 
 use url::Url;
 

@@ -27,9 +27,6 @@
 //! leader's value directly, sharing works even when the value is not cached
 //! (cache off, value too big, token already expiring).
 
-// wired in by the transport; remove then
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;

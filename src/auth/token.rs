@@ -11,7 +11,7 @@ use url::Url;
 use crate::clock::Clock;
 use crate::error::parse_diagnostics;
 use crate::transport::http::{display_url, limits, read_capped, read_prefix, Method};
-use crate::transport::{status_failure, Failure, Transport};
+use crate::transport::{Failure, Transport};
 use crate::{Error, Result};
 
 /// Tokens live at least this long (the spec's floor for `expires_in`).
@@ -139,7 +139,7 @@ fn fetch(
             return read_capped(resp.body_mut(), limits::TOKEN, "token response", &url);
         }
         let body = read_prefix(resp.body_mut(), limits::ERROR_BODY);
-        let mut failure = status_failure(status, resp.headers(), &body, "token");
+        let mut failure = transport.status_failure(status, resp.headers(), &body, "token");
         if !failure.retry && !matches!(failure.error, Error::RateLimited { .. }) {
             // Everything the token endpoint says no to is an auth failure.
             failure = Failure::fatal(Error::Auth {

@@ -20,9 +20,6 @@
 //! through while closed that reports after the breaker opened, or a replaced
 //! probe that reports late, changes nothing.
 
-// wired in by the transport; remove then
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +30,7 @@ use crate::clock::Clock;
 
 /// What a breaker is doing, as seen from outside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg(test)]
 pub(crate) enum BreakerState {
     /// Requests flow.
     Closed,
@@ -145,6 +143,7 @@ impl Breaker {
 
     /// The current state (for diagnostics and tests; `allow` is the only
     /// way to take part).
+    #[cfg(test)]
     pub(crate) fn state(&self) -> BreakerState {
         let inner = self.inner.lock();
         match inner.state {
@@ -215,6 +214,7 @@ impl Breaker {
 
 impl Permit<'_> {
     /// Whether this permit is the half-open probe.
+    #[cfg(test)]
     pub(crate) fn is_probe(&self) -> bool {
         self.probe
     }

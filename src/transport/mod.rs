@@ -8,7 +8,7 @@ pub(crate) mod retry;
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use ureq::http::{HeaderMap, Response as HttpResponse};
 use ureq::Body;
@@ -115,6 +115,17 @@ impl Transport {
         &self.http
     }
 
+    /// [`status_failure`] on this transport's clock.
+    pub(crate) fn status_failure(
+        &self,
+        status: u16,
+        headers: &HeaderMap,
+        body: &[u8],
+        what: &str,
+    ) -> Failure {
+        status_failure(status, headers, body, what, self.clock.system_time())
+    }
+
     /// Sends a registry request through the whole path.
     pub(crate) fn send(&self, req: &Request<'_>) -> Result<Response> {
         self.with_retry(&req.url, || self.attempt(req))
@@ -181,7 +192,7 @@ impl Transport {
                     continue;
                 }
                 // Nothing better to send: report the 401 below.
-                return Err(status_failure(401, resp.headers(), &[], req.what));
+                return Err(self.status_failure(401, resp.headers(), &[], req.what));
             }
             if (200..300).contains(&status) {
                 let body = if req.method == Method::Head {
@@ -201,7 +212,7 @@ impl Transport {
             } else {
                 read_prefix(resp.body_mut(), limits::ERROR_BODY)
             };
-            return Err(status_failure(status, resp.headers(), &body, req.what));
+            return Err(self.status_failure(status, resp.headers(), &body, req.what));
         }
     }
 
@@ -295,10 +306,15 @@ fn counts_against_breaker(e: &Error) -> bool {
 }
 
 /// Maps a non-2xx status to an error, with what the registry said.
-pub(crate) fn status_failure(status: u16, headers: &HeaderMap, body: &[u8], what: &str) -> Failure {
+pub(crate) fn status_failure(
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+    what: &str,
+    now: SystemTime,
+) -> Failure {
     let diagnostics = parse_diagnostics(body);
-    let retry_after = header(headers, "retry-after")
-        .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+    let retry_after = header(headers, "retry-after").and_then(|v| parse_retry_after(v, now));
     let error = match status {
         401 | 403 => Error::Auth {
             status: Some(status),

@@ -5,9 +5,6 @@
 //! many more attempts to make and how long to sleep before each, honouring a
 //! server's `Retry-After` ([`parse_retry_after`]).
 
-// wired in by the transport; remove then
-#![allow(dead_code)]
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
