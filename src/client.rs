@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::auth::scope::Scope;
+use crate::blob::BlobReader;
 use crate::cache::{Cache, CacheStats};
 use crate::config::{ClientBuilder, Config};
 use crate::digest::Digest;
@@ -391,6 +392,7 @@ impl Client {
             url,
             accept: None,
             scope: None,
+            streaming: false,
             limit: limits::ERROR_BODY,
             what: "API version check",
         });
@@ -526,6 +528,7 @@ impl Client {
             url: url.clone(),
             accept: Some("application/json"),
             scope: Some(scope),
+            streaming: false,
             limit: limits::LIST_PAGE,
             what: &what,
         })?;
@@ -614,6 +617,7 @@ impl Client {
             url: self.url(&format!("v2/{repository}/manifests/{reference}"))?,
             accept: Some(ACCEPT_MANIFESTS),
             scope: Some(Scope::pull(repository)),
+            streaming: false,
             limit: limits::MANIFEST,
             what: &what,
         })?;
@@ -665,6 +669,7 @@ impl Client {
             url: self.url(&format!("v2/{repository}/manifests/{parsed}"))?,
             accept: Some(ACCEPT_MANIFESTS),
             scope: Some(Scope::pull(repository)),
+            streaming: false,
             limit: 0,
             what: &what,
         })?;
@@ -704,6 +709,7 @@ impl Client {
             url: self.url(&format!("v2/{repository}/blobs/{digest}"))?,
             accept: None,
             scope: Some(Scope::pull(repository)),
+            streaming: false,
             limit,
             what: &what,
         })?;
@@ -823,6 +829,36 @@ impl Client {
         }
         let bytes = self.get_small_blob(repository, &image.config.digest, limits::CONFIG_BLOB)?;
         ImageConfig::parse(&bytes)
+    }
+
+    /// Opens a blob for streaming; the content is verified against `digest`
+    /// as it is read (see [`BlobReader`]). Redirects to storage hosts are
+    /// followed without credentials.
+    ///
+    /// ```no_run
+    /// let c = registry_client::Client::new("localhost:5000")?;
+    /// let m = c.get_manifest("app", "v1")?;
+    /// let layer = &m.manifest.as_image().unwrap().layers[0];
+    /// let mut file = std::fs::File::create("layer.tar.gz").unwrap();
+    /// let n = c.blob("app", layer.digest.as_str())?.copy_to(&mut file)?;
+    /// assert_eq!(n, layer.size);
+    /// # Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn blob(&self, repository: &str, digest: &str) -> Result<BlobReader> {
+        validate_repository(repository)?;
+        let digest = Digest::parse(digest)?;
+        let what = format!("blob {repository}@{digest}");
+        let (resp, url) = self.inner.transport.open(&Request {
+            method: Method::Get,
+            url: self.url(&format!("v2/{repository}/blobs/{digest}"))?,
+            accept: None,
+            scope: Some(Scope::pull(repository)),
+            streaming: true,
+            limit: u64::MAX,
+            what: &what,
+        })?;
+        let size = header(resp.headers(), "content-length").and_then(|v| v.trim().parse().ok());
+        Ok(BlobReader::new(resp.into_body(), digest, size, url))
     }
 
     /// A repository's name and all its tags.

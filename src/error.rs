@@ -177,6 +177,12 @@ pub enum Error {
         /// The cap in bytes.
         limit: u64,
     },
+    /// Writing received content to the caller's sink failed.
+    #[error("I/O error: {message}")]
+    Io {
+        /// What failed.
+        message: String,
+    },
     /// A valid but unsupported thing, such as a schema 1 manifest.
     #[error("unsupported: {message}")]
     Unsupported {
@@ -221,6 +227,9 @@ pub enum ErrorKind {
     TooLarge = 11,
     /// See [`Error::Unsupported`].
     Unsupported = 12,
+    // 13 is the C API's REGC_ERR_PANIC.
+    /// See [`Error::Io`].
+    Io = 14,
 }
 
 impl ErrorKind {
@@ -239,6 +248,7 @@ impl ErrorKind {
             ErrorKind::Decode => "decode",
             ErrorKind::TooLarge => "too_large",
             ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Io => "io",
         }
     }
 }
@@ -271,6 +281,7 @@ impl Error {
             Error::Decode { .. } => ErrorKind::Decode,
             Error::TooLarge { .. } => ErrorKind::TooLarge,
             Error::Unsupported { .. } => ErrorKind::Unsupported,
+            Error::Io { .. } => ErrorKind::Io,
         }
     }
 

@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod blob;
 mod client;
 mod config;
 mod error;
@@ -37,6 +38,7 @@ pub mod reference;
 pub(crate) mod singleflight;
 pub(crate) mod transport;
 
+pub use blob::BlobReader;
 pub use client::{Client, ImageInfo, LayerInfo, ManifestResponse, Pages, PingInfo, RepositoryInfo};
 pub use config::{
     ClientBuilder, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_TTL,

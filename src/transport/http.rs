@@ -3,6 +3,7 @@
 //! errors here and redirects are not followed: the layers above decide.
 
 use std::io::Read;
+use std::time::Duration;
 use ureq::http::{HeaderMap, Response};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::Body;
@@ -83,6 +84,19 @@ impl Http {
         url: &Url,
         headers: &[(&str, String)],
     ) -> Result<Response<Body>, Failure> {
+        self.execute_with(method, url, headers, None)
+    }
+
+    /// As [`execute`](Self::execute); a `stream_timeout` replaces the
+    /// whole-exchange deadline with one per read, so a large body may take
+    /// as long as it keeps moving.
+    pub(crate) fn execute_with(
+        &self,
+        method: Method,
+        url: &Url,
+        headers: &[(&str, String)],
+        stream_timeout: Option<Duration>,
+    ) -> Result<Response<Body>, Failure> {
         let mut req = match method {
             Method::Get => self.agent.get(url.as_str()),
             Method::Head => self.agent.head(url.as_str()),
@@ -90,7 +104,18 @@ impl Http {
         for (name, value) in headers {
             req = req.header(*name, value.as_str());
         }
-        req.call().map_err(|e| map_ureq(e, url, "request"))
+        let result = match stream_timeout {
+            None => req.call(),
+            Some(t) => req
+                .config()
+                .timeout_global(None)
+                .timeout_connect(Some(t))
+                .timeout_recv_response(Some(t))
+                .timeout_per_read(Some(t))
+                .build()
+                .call(),
+        };
+        result.map_err(|e| map_ureq(e, url, "request"))
     }
 }
 

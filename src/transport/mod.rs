@@ -71,6 +71,9 @@ pub(crate) struct Request<'a> {
     pub scope: Option<Scope>,
     /// Cap on the success body.
     pub limit: u64,
+    /// Read the body as a stream: per-read deadlines instead of one for
+    /// the whole exchange.
+    pub streaming: bool,
     /// What is asked for, for error messages ("manifest oci/app:v1").
     pub what: &'a str,
 }
@@ -90,6 +93,7 @@ pub(crate) struct Transport {
     retry: RetryPolicy,
     breakers: Breakers,
     clock: Arc<dyn Clock>,
+    timeout: Duration,
 }
 
 impl Transport {
@@ -108,6 +112,7 @@ impl Transport {
                 config.clock.clone(),
             ),
             clock: config.clock.clone(),
+            timeout: config.timeout,
         }
     }
 
@@ -126,8 +131,27 @@ impl Transport {
         status_failure(status, headers, body, what, self.clock.system_time())
     }
 
-    /// Sends a registry request through the whole path.
+    /// Sends a registry request through the whole path and reads the body.
     pub(crate) fn send(&self, req: &Request<'_>) -> Result<Response> {
+        self.with_retry(&req.url, || {
+            let (mut resp, url) = self.attempt(req)?;
+            let body = if req.method == Method::Head {
+                Vec::new()
+            } else {
+                read_capped(resp.body_mut(), req.limit, req.what, &url)?
+            };
+            let (parts, _) = resp.into_parts();
+            Ok(Response {
+                headers: parts.headers,
+                body,
+                url,
+            })
+        })
+    }
+
+    /// Like [`send`](Self::send), but hands back the unread body of a
+    /// successful response; only getting that far is retried.
+    pub(crate) fn open(&self, req: &Request<'_>) -> Result<(HttpResponse<Body>, Url)> {
         self.with_retry(&req.url, || self.attempt(req))
     }
 
@@ -170,8 +194,9 @@ impl Transport {
         }
     }
 
-    /// One attempt: authorize, send, follow redirects, answer one challenge.
-    fn attempt(&self, req: &Request<'_>) -> Result<Response, Failure> {
+    /// One attempt: authorize, send, follow redirects, answer one challenge;
+    /// a 2xx comes back with its body unread.
+    fn attempt(&self, req: &Request<'_>) -> Result<(HttpResponse<Body>, Url), Failure> {
         let scope = req.scope.as_ref();
         let mut authorization = self.auth.authorization(self, scope)?;
         let mut challenged = false;
@@ -195,17 +220,7 @@ impl Transport {
                 return Err(self.status_failure(401, resp.headers(), &[], req.what));
             }
             if (200..300).contains(&status) {
-                let body = if req.method == Method::Head {
-                    Vec::new()
-                } else {
-                    read_capped(resp.body_mut(), req.limit, req.what, &url)?
-                };
-                let (parts, _) = resp.into_parts();
-                return Ok(Response {
-                    headers: parts.headers,
-                    body,
-                    url,
-                });
+                return Ok((resp, url));
             }
             let body = if req.method == Method::Head {
                 Vec::new()
@@ -237,7 +252,10 @@ impl Transport {
                     headers.push(("Authorization", auth.to_string()));
                 }
             }
-            let mut resp = self.http.execute(req.method, &url, &headers)?;
+            let stream_timeout = req.streaming.then_some(self.timeout);
+            let mut resp = self
+                .http
+                .execute_with(req.method, &url, &headers, stream_timeout)?;
             let status = resp.status().as_u16();
             if !matches!(status, 301 | 302 | 303 | 307 | 308) {
                 return Ok((resp, url));
