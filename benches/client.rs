@@ -4,7 +4,6 @@
 //! `cargo bench --bench client` (nothing here is asserted; it prints).
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::io::Read;
