@@ -522,3 +522,32 @@ fn digest_mismatch_from_fault_server() {
     assert_eq!(reqs[1].path(), format!("/v2/x/app/manifests/{announced}"));
     assert_eq!(reqs[3].method, "HEAD");
 }
+
+/// README and `ClientBuilder::cache_ttl` promise a response cache ("content
+/// fetched by digest never goes stale"): a manifest fetched by digest twice
+/// should reach the server once.
+#[test]
+fn manifest_by_digest_is_served_from_cache() {
+    let body = oci_manifest("cached");
+    let digest = digest_of(&body);
+    let srv = FaultServer::start(vec![fault::respond(
+        200,
+        &[
+            ("Content-Type", media::OCI_MANIFEST),
+            ("Docker-Content-Digest", digest.as_str()),
+        ],
+        body.clone(),
+    )]);
+    let c = client(&srv.url());
+    let first = c.get_manifest("x/app", &digest).unwrap();
+    assert!(first.body == body);
+    // The script is exhausted: the server would now answer 500.
+    let second = c.get_manifest("x/app", &digest);
+    assert_eq!(
+        srv.request_count(),
+        1,
+        "second fetch by digest went to the server: {:?}",
+        second.as_ref().map(|m| m.digest.to_string())
+    );
+    assert!(second.unwrap().body == body);
+}
