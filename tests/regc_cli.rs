@@ -1,0 +1,422 @@
+//! The `regc` example binary against real registries.
+
+mod support;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use support::seed::{
+    self, APP_TAG, DOCKER_APP, MANY_TAGS, MULTI_DOCKER, MULTI_OCI, MULTI_TAG, OCI_APP, PLATFORMS,
+};
+use support::{sha256_hex, skopeo_raw_manifest, Registry, ALICE, WRONG_PASSWORD};
+
+fn find_regc() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    exe.ancestors()
+        .skip(1)
+        .map(|d| d.join("examples").join("regc"))
+        .find(|p| p.is_file())
+}
+
+/// The `regc` example built by `cargo test` next to this test binary; built
+/// once with `cargo build --example regc` when it is not there.
+fn regc_path() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = find_regc() {
+            return p;
+        }
+        let cargo = option_env!("CARGO").unwrap_or("cargo");
+        let status = Command::new(cargo)
+            .args(["build", "--example", "regc"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cannot run cargo build --example regc");
+        assert!(status.success(), "cargo build --example regc failed");
+        find_regc().expect("regc not found after cargo build --example regc")
+    })
+}
+
+fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(regc_path());
+    cmd.args(args)
+        .env_remove("REGC_REGISTRY")
+        .env_remove("REGC_USERNAME")
+        .env_remove("REGC_PASSWORD")
+        .envs(env.iter().copied())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn regc");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().expect("wait regc")
+}
+
+/// Runs regc against `reg` and expects success; returns stdout.
+fn ok(reg: &Registry, args: &[&str]) -> Vec<u8> {
+    let url = reg.url();
+    let mut all = vec!["--registry", url.as_str(), "--retries", "0"];
+    all.extend_from_slice(args);
+    let out = run(&all, &[], None);
+    assert_success(&out, args);
+    out.stdout
+}
+
+fn assert_success(out: &Output, args: &[&str]) {
+    assert!(
+        out.status.success(),
+        "regc {args:?}: {:?}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8(b.to_vec()).unwrap()
+}
+
+fn lines(b: &[u8]) -> Vec<String> {
+    text(b).lines().map(str::to_string).collect()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn ping_text_and_json() {
+    let reg = Registry::open();
+    let out = text(&ok(&reg, &["ping"]));
+    assert_eq!(
+        out.trim_end(),
+        format!("{}/ OK (registry/2.0, auth required: no)", reg.url())
+    );
+    let v: Value = serde_json::from_slice(&ok(&reg, &["--json", "ping"])).unwrap();
+    assert_eq!(v["api_version"], "registry/2.0");
+    assert_eq!(v["auth_required"], false);
+    assert_eq!(v["registry"], format!("{}/", reg.url()));
+}
+
+#[test]
+fn catalog_and_tags() {
+    let reg = Registry::open();
+    let all = seed::all_repositories();
+    assert_eq!(lines(&ok(&reg, &["catalog"])), all);
+    assert_eq!(lines(&ok(&reg, &["--page-size", "7", "catalog"])), all);
+    assert_eq!(lines(&ok(&reg, &["--page-size=5", "catalog"])), all);
+    let v: Vec<String> = serde_json::from_slice(&ok(&reg, &["--json", "catalog"])).unwrap();
+    assert_eq!(v, all);
+
+    let mut tags = lines(&ok(&reg, &["tags", MANY_TAGS]));
+    tags.sort();
+    assert_eq!(tags, seed::many_tags());
+    let v: Vec<String> = serde_json::from_slice(&ok(&reg, &["--json", "tags", OCI_APP])).unwrap();
+    assert_eq!(v, [APP_TAG]);
+}
+
+#[test]
+fn manifest_bytes_hash_to_digest() {
+    let reg = Registry::open();
+    for (repo, tag) in [
+        (OCI_APP, APP_TAG),
+        (DOCKER_APP, APP_TAG),
+        (MULTI_OCI, MULTI_TAG),
+        (MULTI_DOCKER, MULTI_TAG),
+    ] {
+        let body = ok(&reg, &["manifest", repo, tag]);
+        assert!(body == skopeo_raw_manifest(&reg, repo, tag), "{repo}:{tag}");
+        let digest = text(&ok(&reg, &["digest", repo, tag]));
+        assert_eq!(
+            digest.trim_end(),
+            format!("sha256:{}", sha256_hex(&body)),
+            "{repo}:{tag}"
+        );
+        // The digest fetches the same bytes.
+        assert!(ok(&reg, &["manifest", repo, digest.trim_end()]) == body);
+        let v: Value = serde_json::from_slice(&ok(&reg, &["--json", "digest", repo, tag])).unwrap();
+        assert_eq!(v["digest"], digest.trim_end());
+    }
+}
+
+#[test]
+fn inspect_json() {
+    let reg = Registry::open();
+    let raw = skopeo_raw_manifest(&reg, OCI_APP, APP_TAG);
+    let manifest: Value = serde_json::from_slice(&raw).unwrap();
+    let v: Value =
+        serde_json::from_slice(&ok(&reg, &["inspect", "--json", OCI_APP, APP_TAG])).unwrap();
+    assert_eq!(v["digest"], format!("sha256:{}", sha256_hex(&raw)));
+    assert_eq!(v["media_type"], support::media::OCI_MANIFEST);
+    assert_eq!(v["architecture"], seed::APP_ARCHITECTURE);
+    assert_eq!(v["os"], seed::APP_OS);
+    assert_eq!(v["variant"], Value::Null);
+    assert_eq!(v["author"], seed::APP_AUTHOR);
+    assert_eq!(v["config"]["digest"], manifest["config"]["digest"]);
+    assert_eq!(
+        v["config"]["entrypoint"],
+        serde_json::json!(seed::APP_ENTRYPOINT)
+    );
+    assert_eq!(v["config"]["cmd"], serde_json::json!(seed::APP_CMD));
+    assert_eq!(v["config"]["env"], serde_json::json!(seed::APP_ENV));
+    assert_eq!(v["config"]["working_dir"], seed::APP_WORKING_DIR);
+    assert_eq!(v["config"]["user"], seed::APP_USER);
+    for (k, val) in seed::APP_LABELS {
+        assert_eq!(v["labels"][k], *val, "label {k}");
+    }
+    assert_eq!(
+        v["labels"].as_object().unwrap().len(),
+        seed::APP_LABELS.len()
+    );
+    let layers = v["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), seed::APP_LAYER_COUNT);
+    assert_eq!(layers[0]["digest"], manifest["layers"][0]["digest"]);
+    assert_eq!(layers[0]["size"], manifest["layers"][0]["size"]);
+    assert_eq!(
+        v["size"].as_u64().unwrap(),
+        manifest["config"]["size"].as_u64().unwrap()
+            + manifest["layers"][0]["size"].as_u64().unwrap()
+    );
+
+    // Text output names the same digest and platform.
+    let t = text(&ok(&reg, &["inspect", OCI_APP, APP_TAG]));
+    assert!(t.contains(v["digest"].as_str().unwrap()), "{t}");
+    assert!(t.contains("platform:     linux/amd64"), "{t}");
+}
+
+#[test]
+fn inspect_json_platform_of_index() {
+    let reg = Registry::open();
+    let index: Value =
+        serde_json::from_slice(&skopeo_raw_manifest(&reg, MULTI_OCI, MULTI_TAG)).unwrap();
+    for (i, p) in PLATFORMS.iter().enumerate() {
+        let platform = p.to_string();
+        let v: Value = serde_json::from_slice(&ok(
+            &reg,
+            &[
+                "inspect",
+                "--json",
+                MULTI_OCI,
+                MULTI_TAG,
+                "--platform",
+                &platform,
+            ],
+        ))
+        .unwrap();
+        assert_eq!(v["digest"], index["manifests"][i]["digest"], "{platform}");
+        assert_eq!(v["architecture"], p.architecture);
+        assert_eq!(v["os"], p.os);
+        assert_eq!(v["variant"], serde_json::json!(p.variant));
+        assert_eq!(v["media_type"], support::media::OCI_MANIFEST);
+    }
+    let url = reg.url();
+    let out = run(
+        &[
+            "--registry",
+            &url,
+            "inspect",
+            MULTI_OCI,
+            MULTI_TAG,
+            "--platform",
+            "linux/riscv64",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with("error: not_found:"), "{err}");
+    assert!(err.contains("linux/arm64/v8"), "{err}");
+}
+
+#[test]
+fn basic_auth_with_password_stdin_and_env() {
+    let reg = Registry::basic();
+    let url = reg.url();
+
+    let args = [
+        "--registry",
+        &url,
+        "--username",
+        ALICE.name,
+        "--password-stdin",
+        "tags",
+        OCI_APP,
+    ];
+    let out = run(&args, &[], Some(&format!("{}\n", ALICE.password)));
+    assert_success(&out, &args);
+    assert_eq!(lines(&out.stdout), [APP_TAG]);
+
+    let out = run(
+        &[
+            "--registry",
+            &url,
+            "--username",
+            ALICE.name,
+            "--password-stdin",
+            "--json",
+            "ping",
+        ],
+        &[],
+        Some(ALICE.password),
+    );
+    assert_success(&out, &["ping"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["auth_required"], true);
+
+    // Wrong password: exit 1, an auth error that does not show it.
+    let out = run(
+        &[
+            "--registry",
+            &url,
+            "--username",
+            ALICE.name,
+            "--password-stdin",
+            "tags",
+            OCI_APP,
+        ],
+        &[],
+        Some(&format!("{WRONG_PASSWORD}\n")),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.starts_with("error: auth:"), "{err}");
+    assert!(!err.contains(WRONG_PASSWORD), "{err}");
+    assert!(out.stdout.is_empty());
+
+    // No credentials at all.
+    let out = run(&["--registry", &url, "tags", OCI_APP], &[], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("error: auth:"), "{}", stderr(&out));
+
+    // Everything from the environment.
+    let env = [
+        ("REGC_REGISTRY", url.as_str()),
+        ("REGC_USERNAME", ALICE.name),
+        ("REGC_PASSWORD", ALICE.password),
+    ];
+    let out = run(&["catalog"], &env, None);
+    assert_success(&out, &["catalog"]);
+    assert_eq!(lines(&out.stdout), seed::all_repositories());
+
+    // A flag wins over the environment.
+    let open = Registry::open();
+    let open_url = open.url();
+    let out = run(&["--registry", &open_url, "ping"], &env, None);
+    assert_success(&out, &["ping"]);
+    assert!(
+        text(&out.stdout).starts_with(&open_url),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn tls_options() {
+    let reg = Registry::tls();
+    let url = reg.url();
+    let ca = reg.ca_pem_path();
+    let ca = ca.to_str().unwrap();
+    let out = run(
+        &["--registry", &url, "--ca-cert", ca, "tags", OCI_APP],
+        &[],
+        None,
+    );
+    assert_success(&out, &["--ca-cert"]);
+    assert_eq!(lines(&out.stdout), [APP_TAG]);
+    let out = run(
+        &["--registry", &url, "--insecure", "tags", OCI_APP],
+        &[],
+        None,
+    );
+    assert_success(&out, &["--insecure"]);
+    let out = run(
+        &["--registry", &url, "--retries", "0", "tags", OCI_APP],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with("error: connection:"), "{err}");
+    assert!(err.contains("certificate"), "{err}");
+}
+
+#[test]
+fn missing_repository_exits_1() {
+    let reg = Registry::open();
+    let url = reg.url();
+    for args in [
+        vec!["tags", "no/such-repo"],
+        vec!["manifest", "no/such-repo", "v1"],
+        vec!["digest", OCI_APP, "no-such-tag"],
+        vec!["inspect", "no/such-repo", "v1"],
+    ] {
+        let mut all = vec!["--registry", url.as_str()];
+        all.extend(args.iter().copied());
+        let out = run(&all, &[], None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.starts_with("error: not_found:"), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // Invalid input is an error (1), not usage (2).
+    let out = run(&["--registry", &url, "tags", "Not/Valid"], &[], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("error: invalid_input:"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let reg = Registry::open();
+    let url = reg.url();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["--registry", &url, "frobnicate"],
+        vec!["--registry", &url],
+        vec!["--registry", &url, "tags"],
+        vec!["--registry", &url, "manifest", OCI_APP],
+        vec!["--registry", &url, "ping", "extra"],
+        vec!["--registry", &url, "--page-size", "x", "catalog"],
+        vec!["--registry", &url, "--page-size"],
+        vec!["--registry", &url, "--retries", "-1", "ping"],
+        vec!["--registry", &url, "--timeout", "0", "ping"],
+        vec!["--registry", &url, "--bogus", "ping"],
+        vec![
+            "--registry",
+            &url,
+            "--platform",
+            "linux/amd64",
+            "tags",
+            OCI_APP,
+        ],
+        vec!["--registry", &url, "--username", "alice", "ping"],
+        vec!["ping"],
+    ];
+    for args in cases {
+        let out = run(&args, &[], None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("usage: regc"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
