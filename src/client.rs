@@ -387,34 +387,31 @@ impl Client {
     /// ```
     pub fn ping(&self) -> Result<PingInfo> {
         let url = self.url("v2/")?;
-        let result = self.send(&Request {
-            method: Method::Get,
-            url,
-            accept: None,
-            scope: None,
-            streaming: false,
-            limit: limits::ERROR_BODY,
-            what: "API version check",
-        });
+        let what = "API version check";
+        // Asked bare first: whether the registry wants credentials is a fact
+        // about it, not about the credentials this client holds.
+        let (status, headers) = self.inner.transport.probe(&url, what)?;
+        let auth_required = status == 401;
         let anonymous = matches!(
             self.inner.config.credentials,
             crate::config::Credentials::Anonymous
         );
-        match result {
-            Ok(resp) => Ok(PingInfo {
-                auth_required: self.inner.transport.auth.challenged(),
-                api_version: header(&resp.headers, "docker-distribution-api-version")
-                    .map(str::to_string),
-            }),
-            // Anonymous and refused: the registry is there, it wants credentials.
-            Err(Error::Auth {
-                status: Some(401), ..
-            }) if anonymous => Ok(PingInfo {
-                auth_required: true,
-                api_version: None,
-            }),
-            Err(e) => Err(e),
+        if auth_required && !anonymous {
+            // Then with the credentials, so bad ones are reported here.
+            self.send(&Request {
+                method: Method::Get,
+                url,
+                accept: None,
+                scope: None,
+                streaming: false,
+                limit: limits::ERROR_BODY,
+                what,
+            })?;
         }
+        Ok(PingInfo {
+            auth_required,
+            api_version: header(&headers, "docker-distribution-api-version").map(str::to_string),
+        })
     }
 
     /// Every repository in the registry, following pagination.

@@ -61,11 +61,6 @@ impl Auth {
         }
     }
 
-    /// Whether the registry has challenged this client at least once.
-    pub(crate) fn challenged(&self) -> bool {
-        !matches!(*self.learned.lock(), Learned::Nothing)
-    }
-
     /// The `Authorization` value for a request needing `scope`, if any.
     pub(crate) fn authorization(
         &self,

@@ -208,6 +208,11 @@ pub(crate) fn map_io(e: std::io::Error, url: &Url, phase: &str) -> Failure {
         return Failure::retryable(Error::connection(format!("{phase} failed")));
     }
     let at = display_url(url);
+    // ureq reports TLS failures (a certificate it cannot verify, a failed
+    // handshake) as InvalidData: retrying cannot fix them.
+    if e.kind() == K::InvalidData {
+        return Failure::fatal(Error::connection(format!("TLS error with {at}: {e}")));
+    }
     match e.kind() {
         K::TimedOut | K::WouldBlock => Failure::retryable(Error::Timeout {
             message: format!("{phase} from {at}"),

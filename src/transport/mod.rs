@@ -149,6 +149,21 @@ impl Transport {
         })
     }
 
+    /// `GET` without credentials, for the version check: a 200 or a 401 is
+    /// an answer (status and headers), anything else an error.
+    pub(crate) fn probe(&self, url: &Url, what: &str) -> Result<(u16, HeaderMap)> {
+        self.with_retry(url, || {
+            let mut resp = self.http.execute(Method::Get, url, &[])?;
+            let status = resp.status().as_u16();
+            let body = read_prefix(resp.body_mut(), limits::ERROR_BODY);
+            if status == 401 || (200..300).contains(&status) {
+                let (parts, _) = resp.into_parts();
+                return Ok((status, parts.headers));
+            }
+            Err(self.status_failure(status, resp.headers(), &body, what))
+        })
+    }
+
     /// Like [`send`](Self::send), but hands back the unread body of a
     /// successful response; only getting that far is retried.
     pub(crate) fn open(&self, req: &Request<'_>) -> Result<(HttpResponse<Body>, Url)> {
