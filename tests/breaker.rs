@@ -164,6 +164,30 @@ fn it_counts_attempts_not_calls() {
 }
 
 #[test]
+fn the_call_that_opens_it_does_not_wait_before_failing() {
+    let srv = FaultServer::start_repeating(vec![status(503)]);
+    let clock = ManualClock::new();
+    let base = Duration::from_secs(1);
+    let client = builder(&srv.url(), &clock)
+        .max_retries(10)
+        .retry_delay(base)
+        .max_retry_delay(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let err = client.list_tags(REPO).unwrap_err();
+    circuit_open(&err, &host_of(&srv));
+    assert_eq!(srv.request_count(), THRESHOLD);
+    // Four backoffs between the five attempts, at most 1 + 2 + 4 + 8 s; no
+    // fifth one before an attempt the open breaker is bound to refuse.
+    let most = base * (1 + 2 + 4 + 8);
+    assert!(
+        clock.slept() <= most,
+        "slept {:?} (more than the {most:?} of four backoffs) before reporting CircuitOpen",
+        clock.slept()
+    );
+}
+
+#[test]
 fn after_the_cooldown_one_probe_passes_and_its_success_closes_it() {
     let mut script: Vec<Step> = std::iter::repeat_with(|| status(500))
         .take(THRESHOLD)

@@ -853,6 +853,90 @@ fn authorization_never_follows_a_redirect_to_another_host() {
     assert_no_hang(start);
 }
 
+/// A registry on its own server that wants Basic credentials and sends
+/// requests under `/v2/team/app/` that carry them to `target` (another host).
+fn basic_registry_redirecting_to(target: &str) -> FaultServer {
+    FaultServer::start_routed_repeating(vec![
+        (
+            Route::when(|r| !r.has_header("authorization")),
+            vec![status(401).header("WWW-Authenticate", r#"Basic realm="registry""#)],
+        ),
+        (Route::prefix("/v2/team/app/"), vec![redirect(307, target)]),
+    ])
+}
+
+fn assert_no_credentials(srv: &FaultServer, who: &str) {
+    for r in srv.requests() {
+        assert!(
+            !r.has_header("authorization"),
+            "credentials sent to {who}: {} {} with Authorization {:?}",
+            r.method,
+            r.target,
+            r.header("authorization")
+        );
+    }
+}
+
+#[test]
+fn a_challenge_from_a_redirect_target_gets_no_credentials() {
+    // The redirect target answers 401 and names a token realm of its own:
+    // answering it would hand the registry's password to hosts the
+    // registry never vouched for.
+    let realm = FaultServer::start_repeating(vec![token_ok("stolen")]);
+    let target = FaultServer::start_repeating(vec![status(401).header(
+        "WWW-Authenticate",
+        &format!(
+            r#"Bearer realm="{}/token",service="elsewhere""#,
+            realm.url()
+        ),
+    )]);
+    let registry = basic_registry_redirecting_to(&format!("{}/storage/manifest", target.url()));
+    let clock = RecordingClock::default();
+    let client = builder(&registry.url(), &clock)
+        .basic_auth("alice", "wonderland")
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    // The first call learns from the registry's own challenge that it wants
+    // Basic; the second starts out with the credentials.
+    for call in 0..2 {
+        let err = client.get_manifest(REPO, "v1").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Auth, "call {call}: {err}");
+    }
+    assert_no_credentials(&target, "the redirect target");
+    assert_no_credentials(&realm, "a realm named by the redirect target");
+    assert_no_hang(start);
+}
+
+#[test]
+fn a_next_page_link_from_a_redirect_target_gets_no_credentials() {
+    let target = FaultServer::start_routed_repeating(vec![
+        (
+            Route::when(|r| r.query().is_some_and(|q| q.contains("last="))),
+            vec![json(200, r#"{"name":"team/app","tags":["v2"]}"#)],
+        ),
+        (
+            Route::prefix("/"),
+            vec![json(200, r#"{"name":"team/app","tags":["v1"]}"#).header(
+                "Link",
+                r#"</v2/team/app/tags/list?last=v1&n=1>; rel="next""#,
+            )],
+        ),
+    ]);
+    let registry =
+        basic_registry_redirecting_to(&format!("{}/v2/team/app/tags/list", target.url()));
+    let clock = RecordingClock::default();
+    let client = builder(&registry.url(), &clock)
+        .basic_auth("alice", "wonderland")
+        .build()
+        .unwrap();
+    // Following the link anonymously or refusing it are both fine; sending
+    // the registry's credentials along is not.
+    let _ = client.list_tags(REPO);
+    assert!(target.request_count() >= 1);
+    assert_no_credentials(&target, "the redirect target");
+}
+
 #[test]
 fn a_redirect_loop_is_an_error_and_not_retried() {
     let srv = FaultServer::start_routed_repeating(vec![
