@@ -543,7 +543,9 @@ impl Client {
             Listing::Tags(_) => body.tags,
         }
         .unwrap_or_default();
-        let next = next_link(header_all(&resp.headers, "link"), &resp.url)?;
+        // Checked against the page we asked for, not where a redirect led:
+        // a next page is only ever fetched from the registry itself.
+        let next = next_link(header_all(&resp.headers, "link"), url)?;
         let query = |key: &str| {
             url.query_pairs()
                 .find(|(k, _)| k == key)

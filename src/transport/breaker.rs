@@ -141,6 +141,16 @@ impl Breaker {
         }
     }
 
+    /// How long the breaker stays open, if it is open: lets a caller that
+    /// just failed give up at once instead of sleeping towards a refusal.
+    pub(crate) fn open_for(&self) -> Option<Duration> {
+        let now = self.clock.now();
+        match self.inner.lock().state {
+            State::Open { until } if now < until => Some(until - now),
+            _ => None,
+        }
+    }
+
     /// The current state (for diagnostics and tests; `allow` is the only
     /// way to take part).
     #[cfg(test)]

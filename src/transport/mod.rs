@@ -36,11 +36,15 @@ pub(crate) struct Failure {
     pub retry: bool,
     /// The server's `Retry-After`, when it sent one.
     pub retry_after: Option<Duration>,
+    /// Whether this host failed (connection errors, timeouts, 5xx) and the
+    /// breaker should count it.
+    pub host_failed: bool,
 }
 
 impl Failure {
     pub(crate) fn retryable(error: Error) -> Failure {
         Failure {
+            host_failed: host_failed(&error),
             error,
             retry: true,
             retry_after: None,
@@ -49,6 +53,7 @@ impl Failure {
 
     pub(crate) fn fatal(error: Error) -> Failure {
         Failure {
+            host_failed: host_failed(&error),
             error,
             retry: false,
             retry_after: None,
@@ -56,9 +61,16 @@ impl Failure {
     }
 }
 
+/// An error from a step that has its own retry loop and breaker (a token
+/// fetch): final here, and not this host's failure.
 impl From<Error> for Failure {
     fn from(error: Error) -> Failure {
-        Failure::fatal(error)
+        Failure {
+            error,
+            retry: false,
+            retry_after: None,
+            host_failed: false,
+        }
     }
 }
 
@@ -83,8 +95,6 @@ pub(crate) struct Request<'a> {
 pub(crate) struct Response {
     pub headers: HeaderMap,
     pub body: Vec<u8>,
-    /// The URL that answered, after redirects.
-    pub url: Url,
 }
 
 pub(crate) struct Transport {
@@ -144,7 +154,6 @@ impl Transport {
             Ok(Response {
                 headers: parts.headers,
                 body,
-                url,
             })
         })
     }
@@ -193,18 +202,24 @@ impl Transport {
                 }
                 Err(f) => f,
             };
-            if counts_against_breaker(&failure.error) {
+            if failure.host_failed {
                 permit.record_failure();
             } else {
                 permit.record_success();
             }
             if failure.retry && attempts <= self.retry.max_retries {
+                if let Some(retry_in) = breaker.open_for() {
+                    // This failure opened the breaker: waiting would only
+                    // lead to a refusal.
+                    return Err(Error::CircuitOpen { host, retry_in });
+                }
                 let delay = self.retry.delay(attempts - 1, failure.retry_after);
                 self.clock.sleep(delay);
                 continue;
             }
             let mut error = failure.error;
-            error.set_attempts(attempts);
+            // A token fetch inside one attempt may have made more.
+            error.set_attempts(error.attempts().max(attempts));
             return Err(error);
         }
     }
@@ -218,7 +233,9 @@ impl Transport {
         loop {
             let (mut resp, url) = self.follow(req, authorization.as_deref())?;
             let status = resp.status().as_u16();
-            if status == 401 && !challenged {
+            // Only the registry itself may ask for credentials: a host it
+            // redirected to gets none, and names no realm we would trust.
+            if status == 401 && !challenged && url.origin() == req.url.origin() {
                 challenged = true;
                 let challenges = header_all(resp.headers(), "www-authenticate");
                 let challenges: Vec<String> = challenges.iter().map(|s| s.to_string()).collect();
@@ -334,7 +351,7 @@ fn host_key(url: &Url) -> String {
 
 /// Connection errors, timeouts and 5xx open the breaker; an answer of any
 /// other kind shows the server is alive.
-fn counts_against_breaker(e: &Error) -> bool {
+fn host_failed(e: &Error) -> bool {
     matches!(e, Error::Connection { .. } | Error::Timeout { .. })
 }
 
@@ -382,6 +399,7 @@ pub(crate) fn status_failure(
         },
     };
     Failure {
+        host_failed: host_failed(&error),
         error,
         retry: retryable_status(status),
         retry_after,
