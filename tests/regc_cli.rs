@@ -1,5 +1,7 @@
 //! The `regc` example binary against real registries.
 
+#[path = "support/fault.rs"]
+mod fault;
 mod support;
 
 use std::io::Write;
@@ -418,5 +420,67 @@ fn bad_usage_exits_2() {
             stderr(&out)
         );
         assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn retry_flags_and_attempts_in_the_error_line() {
+    let srv = fault::FaultServer::start_repeating(vec![fault::status(503)]);
+    let started = std::time::Instant::now();
+    let out = run(
+        &[
+            "--registry",
+            &srv.url(),
+            "--retries",
+            "2",
+            "--retry-delay-ms",
+            "1",
+            "--timeout",
+            "2",
+            "tags",
+            "team/app",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.starts_with("error: connection:"), "{err}");
+    assert!(err.contains("after 3 attempts"), "{err}");
+    assert_eq!(srv.request_count(), 3);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+
+    // One attempt: no count in the line.
+    let srv = fault::FaultServer::start_repeating(vec![fault::status(503)]);
+    let out = run(
+        &[
+            "--registry",
+            &srv.url(),
+            "--retries",
+            "0",
+            "tags",
+            "team/app",
+        ],
+        &[],
+        None,
+    );
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: connection:") && !err.contains("attempts"),
+        "{err}"
+    );
+    assert_eq!(srv.request_count(), 1);
+
+    for bad in [
+        ["--retries", "-1"],
+        ["--timeout", "0"],
+        ["--retry-delay-ms", "x"],
+    ] {
+        let out = run(
+            &["--registry", &srv.url(), bad[0], bad[1], "catalog"],
+            &[],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
     }
 }
