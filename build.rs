@@ -56,7 +56,41 @@ fn header(root: &Path) -> Result<(), String> {
         .map_err(|e| format!("cbindgen: {e}"))?;
     let mut text = Vec::new();
     bindings.write(&mut text);
-    write_if_changed(&root.join("include/registry_client.h"), &text)
+    let path = root.join("include/registry_client.h");
+    if write_if_changed(&path, &text)? {
+        // The header is also an input (rerun-if-changed, so that a hand edit
+        // is regenerated); dating it like its newest source keeps cargo from
+        // running this script (and recompiling the crate) once more.
+        if let Some(newest) = newest_mtime(&[
+            root.join("build.rs"),
+            root.join("cbindgen.toml"),
+            root.join("src/ffi"),
+        ]) {
+            let file = fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            file.set_modified(newest)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The newest modification time among these files and directories' files.
+fn newest_mtime(paths: &[PathBuf]) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    for path in paths {
+        let meta = fs::metadata(path).ok()?;
+        let mut times = vec![meta.modified().ok()?];
+        if meta.is_dir() {
+            for entry in fs::read_dir(path).ok()?.flatten() {
+                times.push(entry.metadata().ok()?.modified().ok()?);
+            }
+        }
+        newest = times.into_iter().chain(newest).max();
+    }
+    newest
 }
 
 /// `registry_client.pc` for the build in progress: headers from the source
@@ -78,15 +112,17 @@ fn pkg_config(root: &Path) -> Result<(), String> {
             "@VERSION@",
             &env::var("CARGO_PKG_VERSION").unwrap_or_default(),
         );
-    write_if_changed(&profile_dir.join("registry_client.pc"), text.as_bytes())
+    write_if_changed(&profile_dir.join("registry_client.pc"), text.as_bytes()).map(|_| ())
 }
 
-fn write_if_changed(path: &Path, text: &[u8]) -> Result<(), String> {
+/// Writes `text` unless the file already holds it; tells whether it wrote.
+fn write_if_changed(path: &Path, text: &[u8]) -> Result<bool, String> {
     if fs::read(path).ok().as_deref() == Some(text) {
-        return Ok(());
+        return Ok(false);
     }
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(true)
 }
