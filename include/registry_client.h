@@ -436,7 +436,7 @@ enum regc_status regc_config_set_ca_cert_pem(struct regc_config *config,
                                              size_t len);
 
 /**
- * The `User-Agent` header (default "registry-client/<version>"). The string
+ * The `User-Agent` header (default `registry-client/<version>`). The string
  * is copied.
  *
  * Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8.

@@ -264,7 +264,7 @@ pub unsafe extern "C" fn regc_config_set_ca_cert_pem(
     })
 }
 
-/// The `User-Agent` header (default "registry-client/<version>"). The string
+/// The `User-Agent` header (default `registry-client/<version>`). The string
 /// is copied.
 ///
 /// Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8.

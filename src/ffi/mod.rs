@@ -9,8 +9,8 @@
 //!   function, and freeing NULL does nothing.
 //! * Output parameters come last and are written only on success.
 //! * A NULL or non-UTF-8 argument gives `REGC_ERR_INVALID_ARGUMENT`, never a
-//!   crash (see [`arg`], [`arg_str`], [`Out::new`]).
-//! * One panic boundary, [`boundary`], wraps every entry point; a panic
+//!   crash (`arg`, `arg_str`, `Out::new`: the one way pointers are checked).
+//! * One panic boundary, `boundary`, wraps every entry point; a panic
 //!   becomes `REGC_ERR_PANIC`, NULL, 0 or nothing.
 //! * Functions returning a [`regc_status`] or creating a handle first clear
 //!   this thread's last error, then record one on failure (message and HTTP
