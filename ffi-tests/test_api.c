@@ -1,0 +1,634 @@
+/* C11 test of every function of the C API, against real registries.
+ *
+ * Environment (set by tests/ffi.rs):
+ *   REGC_TEST_SUITES      comma-separated: offline,open,basic,token,tls,network
+ *                         (default: all of them)
+ *   REGC_TEST_OPEN_URL    registry without auth        (suite open)
+ *   REGC_TEST_BASIC_URL   registry with htpasswd auth  (suite basic)
+ *   REGC_TEST_TOKEN_URL   registry with token auth     (suite token)
+ *   REGC_TEST_USER, REGC_TEST_PASSWORD       admin (alice)
+ *   REGC_TEST_USER2, REGC_TEST_PASSWORD2     pull-only user (bob)
+ *   REGC_TEST_REFUSED_URL a URL where connections are refused   (suite network)
+ *   REGC_TEST_SILENT_URL  a URL that accepts and never answers  (suite network)
+ *   REGC_TEST_TLS_URL     https registry with a test CA                  (suite tls)
+ *   REGC_TEST_TLS_CA_FILE that CA as a PEM file                          (suite tls)
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "check.h"
+
+static int marker;
+#define SENTINEL_LIST ((regc_string_list *)(void *)&marker)
+#define SENTINEL_MANIFEST ((regc_manifest *)(void *)&marker)
+#define SENTINEL_CLIENT ((regc_client *)(void *)&marker)
+#define SENTINEL_STRING ((char *)(void *)&marker)
+
+static const char *NON_UTF8 = "\xff\xfe";
+
+static bool suite_enabled(const char *name) {
+  const char *suites = getenv("REGC_TEST_SUITES");
+  if (suites == NULL || suites[0] == '\0' || strcmp(suites, "all") == 0) return true;
+  size_t n = strlen(name);
+  for (const char *p = suites; *p;) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == n && strncmp(p, name, n) == 0) return true;
+    if (!end) break;
+    p = end + 1;
+  }
+  return false;
+}
+
+/* A client with no retries (errors come back at once); NULL user: anonymous. */
+static regc_client *make_client(const char *url, const char *user, const char *password) {
+  regc_config *cfg = regc_config_new(url);
+  CHECK(cfg != NULL);
+  if (cfg == NULL) return NULL;
+  CHECK_STATUS(regc_config_set_max_retries(cfg, 0), REGC_OK);
+  CHECK_STATUS(regc_config_set_timeout_ms(cfg, 20000), REGC_OK);
+  if (user != NULL) CHECK_STATUS(regc_config_set_basic_auth(cfg, user, password), REGC_OK);
+  regc_client *client = NULL;
+  CHECK_STATUS(regc_client_new(cfg, &client), REGC_OK);
+  regc_config_free(cfg);
+  CHECK(client != NULL);
+  return client;
+}
+
+static void check_last_error_cleared(void) {
+  CHECK(strcmp(regc_last_error_message(), "") == 0);
+  CHECK(regc_last_error_http_status() == 0);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void test_version_and_names(void) {
+  char want[64];
+  snprintf(want, sizeof want, "%d.%d.%d", REGC_VERSION_MAJOR, REGC_VERSION_MINOR,
+           REGC_VERSION_PATCH);
+  CHECK(strcmp(regc_version(), want) == 0);
+  CHECK(strcmp(regc_version(), REGC_VERSION) == 0);
+  CHECK(regc_version() == regc_version()); /* static */
+
+  static const struct { regc_status status; int value; const char *name; } names[] = {
+      {REGC_OK, 0, "REGC_OK"},
+      {REGC_ERR_INVALID_ARGUMENT, 1, "REGC_ERR_INVALID_ARGUMENT"},
+      {REGC_ERR_AUTH, 2, "REGC_ERR_AUTH"},
+      {REGC_ERR_NOT_FOUND, 3, "REGC_ERR_NOT_FOUND"},
+      {REGC_ERR_CONNECTION, 4, "REGC_ERR_CONNECTION"},
+      {REGC_ERR_TIMEOUT, 5, "REGC_ERR_TIMEOUT"},
+      {REGC_ERR_RATE_LIMITED, 6, "REGC_ERR_RATE_LIMITED"},
+      {REGC_ERR_REGISTRY, 7, "REGC_ERR_REGISTRY"},
+      {REGC_ERR_CIRCUIT_OPEN, 8, "REGC_ERR_CIRCUIT_OPEN"},
+      {REGC_ERR_DIGEST_MISMATCH, 9, "REGC_ERR_DIGEST_MISMATCH"},
+      {REGC_ERR_DECODE, 10, "REGC_ERR_DECODE"},
+      {REGC_ERR_TOO_LARGE, 11, "REGC_ERR_TOO_LARGE"},
+      {REGC_ERR_UNSUPPORTED, 12, "REGC_ERR_UNSUPPORTED"},
+      {REGC_ERR_PANIC, 13, "REGC_ERR_PANIC"},
+  };
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    CHECK((int)names[i].status == names[i].value);
+    CHECK(strcmp(regc_status_name(names[i].status), names[i].name) == 0);
+  }
+  /* Nothing failed yet on this thread. */
+  check_last_error_cleared();
+}
+
+static void test_frees_and_accessors_accept_null(void) {
+  regc_config_free(NULL);
+  regc_client_free(NULL);
+  regc_string_list_free(NULL);
+  regc_manifest_free(NULL);
+  regc_string_free(NULL);
+  CHECK(regc_string_list_len(NULL) == 0);
+  CHECK(regc_string_list_get(NULL, 0) == NULL);
+  CHECK(regc_manifest_digest(NULL) == NULL);
+  CHECK(regc_manifest_media_type(NULL) == NULL);
+  size_t len = 12345;
+  CHECK(regc_manifest_body(NULL, &len) == NULL);
+  CHECK(len == 12345);
+  CHECK(regc_manifest_body(NULL, NULL) == NULL);
+}
+
+static void test_config_errors(void) {
+  /* Bad URLs: NULL, not UTF-8, bad scheme, no host, credentials, query. */
+  const char *bad_urls[] = {"", "ftp://example.com", "https://", "https://u:p@host",
+                            "https://host/?q=1", "http://[::1"};
+  CHECK(regc_config_new(NULL) == NULL);
+  CHECK(strstr(regc_last_error_message(), "registry_url") != NULL);
+  CHECK(regc_config_new(NON_UTF8) == NULL);
+  CHECK(strstr(regc_last_error_message(), "UTF-8") != NULL);
+  for (size_t i = 0; i < sizeof bad_urls / sizeof bad_urls[0]; i++) {
+    CHECK(regc_config_new(bad_urls[i]) == NULL);
+    CHECK(strstr(regc_last_error_message(), "invalid input") != NULL);
+  }
+  CHECK(regc_last_error_http_status() == 0);
+
+  /* A good URL clears the last error. */
+  regc_config *cfg = regc_config_new("registry.example.com:5000");
+  CHECK(cfg != NULL);
+  check_last_error_cleared();
+
+  /* Every setter: NULL config, NULL strings, non-UTF-8 strings. */
+  CHECK_STATUS(regc_config_set_basic_auth(NULL, "u", "p"), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(regc_last_error_message(), "`config` is NULL") != NULL);
+  CHECK_STATUS(regc_config_set_basic_auth(cfg, NULL, "p"), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_basic_auth(cfg, "u", NULL), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_basic_auth(cfg, NON_UTF8, "p"), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_bearer_token(NULL, "t"), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_bearer_token(cfg, NULL), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_timeout_ms(NULL, 1000), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_max_retries(NULL, 1), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_retry_delay_ms(NULL, 1), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_max_retry_delay_ms(NULL, 1), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_verify_tls(NULL, true), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_ca_cert_file(NULL, "/x"), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_ca_cert_file(cfg, NULL), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_ca_cert_file(cfg, NON_UTF8), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_ca_cert_pem(NULL, (const uint8_t *)"x", 1),
+               REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_ca_cert_pem(cfg, NULL, 0), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_user_agent(NULL, "ua"), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_user_agent(cfg, NULL), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_cache(NULL, 1, 1), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_cache_max_bytes(NULL, 1), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_page_size(NULL, 1), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_config_set_circuit_breaker(NULL, 1, 1), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(regc_last_error_http_status() == 0);
+
+  /* Every setter succeeds on good input (and clears the last error). */
+  CHECK_STATUS(regc_config_set_basic_auth(cfg, "alice", "secret"), REGC_OK);
+  check_last_error_cleared();
+  CHECK_STATUS(regc_config_set_bearer_token(cfg, "t0ken"), REGC_OK);
+  CHECK_STATUS(regc_config_set_timeout_ms(cfg, 5000), REGC_OK);
+  CHECK_STATUS(regc_config_set_max_retries(cfg, 2), REGC_OK);
+  CHECK_STATUS(regc_config_set_retry_delay_ms(cfg, 10), REGC_OK);
+  CHECK_STATUS(regc_config_set_max_retry_delay_ms(cfg, 100), REGC_OK);
+  CHECK_STATUS(regc_config_set_verify_tls(cfg, true), REGC_OK);
+  CHECK_STATUS(regc_config_set_user_agent(cfg, "regc-c-test/1.0"), REGC_OK);
+  CHECK_STATUS(regc_config_set_cache(cfg, 16, 1000), REGC_OK);
+  CHECK_STATUS(regc_config_set_cache_max_bytes(cfg, 1 << 20), REGC_OK);
+  CHECK_STATUS(regc_config_set_page_size(cfg, 10), REGC_OK);
+  CHECK_STATUS(regc_config_set_circuit_breaker(cfg, 3, 1000), REGC_OK);
+
+  /* regc_client_new: NULL arguments; out untouched on failure. */
+  regc_client *client = SENTINEL_CLIENT;
+  CHECK_STATUS(regc_client_new(NULL, &client), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(client == SENTINEL_CLIENT);
+  CHECK_STATUS(regc_client_new(cfg, NULL), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(regc_last_error_message(), "`out` is NULL") != NULL);
+
+  /* The config can make several clients. */
+  regc_client *a = NULL, *b = NULL;
+  CHECK_STATUS(regc_client_new(cfg, &a), REGC_OK);
+  CHECK_STATUS(regc_client_new(cfg, &b), REGC_OK);
+  CHECK(a != NULL && b != NULL && a != b);
+  regc_client_free(a);
+  regc_client_free(b);
+
+  /* Invalid settings are refused by regc_client_new. */
+  regc_config *bad;
+
+  bad = regc_config_new("localhost:5000");
+  CHECK_STATUS(regc_config_set_timeout_ms(bad, 0), REGC_OK);
+  client = SENTINEL_CLIENT;
+  CHECK_STATUS(regc_client_new(bad, &client), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(regc_last_error_message(), "timeout") != NULL);
+  CHECK(client == SENTINEL_CLIENT);
+  regc_config_free(bad);
+
+  bad = regc_config_new("localhost:5000");
+  CHECK_STATUS(regc_config_set_page_size(bad, 0), REGC_OK);
+  CHECK_STATUS(regc_client_new(bad, &client), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(regc_last_error_message(), "page size") != NULL);
+  regc_config_free(bad);
+
+  bad = regc_config_new("localhost:5000");
+  CHECK_STATUS(regc_config_set_basic_auth(bad, "a:b", "p"), REGC_OK);
+  CHECK_STATUS(regc_client_new(bad, &client), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(regc_last_error_message(), "username") != NULL);
+  regc_config_free(bad);
+
+  bad = regc_config_new("localhost:5000");
+  CHECK_STATUS(regc_config_set_bearer_token(bad, ""), REGC_OK);
+  CHECK_STATUS(regc_client_new(bad, &client), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(regc_last_error_message(), "bearer token") != NULL);
+  regc_config_free(bad);
+
+  bad = regc_config_new("localhost:5000");
+  CHECK_STATUS(regc_config_set_ca_cert_file(bad, "/nonexistent/ca.pem"), REGC_OK);
+  CHECK_STATUS(regc_client_new(bad, &client), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(regc_last_error_message(), "/nonexistent/ca.pem") != NULL);
+  regc_config_free(bad);
+
+  bad = regc_config_new("localhost:5000");
+  const char junk[] = "not a certificate";
+  CHECK_STATUS(regc_config_set_ca_cert_pem(bad, (const uint8_t *)junk, sizeof junk - 1), REGC_OK);
+  CHECK_STATUS(regc_client_new(bad, &client), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(regc_last_error_message(), "no PEM certificate") != NULL);
+  regc_config_free(bad);
+  CHECK(client == SENTINEL_CLIENT);
+
+  regc_config_free(cfg);
+}
+
+/* Every client function with NULL and non-UTF-8 arguments (no request is
+ * sent: argument checks come first). */
+static void test_client_argument_errors(void) {
+  regc_client *c = make_client("http://127.0.0.1:9", NULL, NULL);
+  regc_string_list *list = SENTINEL_LIST;
+  regc_manifest *m = SENTINEL_MANIFEST;
+  char *s = SENTINEL_STRING;
+  bool flag = true;
+
+  CHECK_STATUS(regc_ping(NULL, &flag), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_ping(c, NULL), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(flag == true);
+  CHECK_STATUS(regc_list_repositories(NULL, &list), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_list_repositories(c, NULL), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_list_tags(NULL, "a/b", &list), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_list_tags(c, NULL, &list), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(regc_last_error_message(), "`repository` is NULL") != NULL);
+  CHECK_STATUS(regc_list_tags(c, NON_UTF8, &list), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(regc_last_error_message(), "not valid UTF-8") != NULL);
+  CHECK_STATUS(regc_list_tags(c, "a/b", NULL), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_list_tags(c, "Not/Valid", &list), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(list == SENTINEL_LIST);
+
+  CHECK_STATUS(regc_get_manifest(NULL, "a", "v1", &m), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_get_manifest(c, NULL, "v1", &m), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_get_manifest(c, "a", NULL, &m), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_get_manifest(c, "a", NON_UTF8, &m), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_get_manifest(c, "a", "v1", NULL), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_get_manifest(c, "a", "bad ref!", &m), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_get_manifest(c, "a", "sha256:abc", &m), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(m == SENTINEL_MANIFEST);
+
+  CHECK_STATUS(regc_resolve_digest(NULL, "a", "v1", &s), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_resolve_digest(c, NULL, "v1", &s), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_resolve_digest(c, "a", NULL, &s), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_resolve_digest(c, "a", "v1", NULL), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_resolve_digest(c, "UPPER", "v1", &s), REGC_ERR_INVALID_ARGUMENT);
+
+  CHECK_STATUS(regc_image_info_json(NULL, "a", "v1", NULL, &s), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_image_info_json(c, NULL, "v1", NULL, &s), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_image_info_json(c, "a", NULL, NULL, &s), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_image_info_json(c, "a", "v1", NON_UTF8, &s), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_image_info_json(c, "a", "v1", "bogus", &s), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(regc_last_error_message(), "platform") != NULL);
+  CHECK_STATUS(regc_image_info_json(c, "a", "v1", NULL, NULL), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(s == SENTINEL_STRING);
+  CHECK(regc_last_error_http_status() == 0);
+  regc_client_free(c);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void test_open_registry(void) {
+  const char *url = need_env("REGC_TEST_OPEN_URL");
+  regc_client *c = make_client(url, NULL, NULL);
+
+  bool auth_required = true;
+  CHECK_STATUS(regc_ping(c, &auth_required), REGC_OK);
+  CHECK(auth_required == false);
+  check_last_error_cleared();
+
+  /* Catalog, once with the registry's page size, once 2 per page. */
+  regc_string_list *repos = NULL;
+  CHECK_STATUS(regc_list_repositories(c, &repos), REGC_OK);
+  const char *expected[] = {"oci/app", "docker/app", "multi/oci", "multi/docker", "many/tags",
+                            "public/hello", "repos/r00", "repos/r29"};
+  for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+    CHECK(list_contains(repos, expected[i]));
+  }
+  size_t n = regc_string_list_len(repos);
+  CHECK(n >= 35);
+  CHECK(regc_string_list_get(repos, n) == NULL);
+  CHECK(regc_string_list_get(repos, (size_t)-1) == NULL);
+  const char *first = regc_string_list_get(repos, 0);
+  CHECK(first != NULL && first == regc_string_list_get(repos, 0)); /* stable pointer */
+
+  regc_config *cfg = regc_config_new(url);
+  CHECK_STATUS(regc_config_set_page_size(cfg, 2), REGC_OK);
+  regc_client *paged = NULL;
+  CHECK_STATUS(regc_client_new(cfg, &paged), REGC_OK);
+  regc_config_free(cfg); /* the client outlives its config */
+  regc_string_list *repos2 = NULL;
+  CHECK_STATUS(regc_list_repositories(paged, &repos2), REGC_OK);
+  CHECK(regc_string_list_len(repos2) == n);
+  for (size_t i = 0; i < n && i < regc_string_list_len(repos2); i++) {
+    CHECK(strcmp(regc_string_list_get(repos, i), regc_string_list_get(repos2, i)) == 0);
+  }
+  regc_string_list_free(repos2);
+  regc_client_free(paged);
+  regc_string_list_free(repos);
+
+  /* Tags: many/tags has t00 … t24 (in storage order). */
+  regc_string_list *tags = NULL;
+  CHECK_STATUS(regc_list_tags(c, "many/tags", &tags), REGC_OK);
+  CHECK(regc_string_list_len(tags) == 25);
+  for (unsigned i = 0; i < 25; i++) {
+    char tag[16];
+    snprintf(tag, sizeof tag, "t%02u", i);
+    CHECK(list_contains(tags, tag));
+  }
+  regc_string_list_free(tags);
+
+  /* The OCI image manifest. */
+  regc_manifest *m = NULL;
+  CHECK_STATUS(regc_get_manifest(c, "oci/app", "v1", &m), REGC_OK);
+  CHECK(m != NULL);
+  if (m != NULL) {
+    const char *digest = regc_manifest_digest(m);
+    CHECK(strncmp(digest, "sha256:", 7) == 0 && strlen(digest) == 71);
+    CHECK(strcmp(regc_manifest_media_type(m), "application/vnd.oci.image.manifest.v1+json") == 0);
+    size_t len = 0;
+    const uint8_t *body = regc_manifest_body(m, &len);
+    CHECK(body != NULL && len > 100 && body[0] == '{');
+    CHECK(regc_manifest_body(m, NULL) == NULL);
+
+    /* HEAD gives the same digest. */
+    char *resolved = NULL;
+    CHECK_STATUS(regc_resolve_digest(c, "oci/app", "v1", &resolved), REGC_OK);
+    CHECK(resolved != NULL && strcmp(resolved, digest) == 0);
+
+    /* Fetching by digest gives the same bytes. */
+    regc_manifest *by_digest = NULL;
+    CHECK_STATUS(regc_get_manifest(c, "oci/app", digest, &by_digest), REGC_OK);
+    size_t len2 = 0;
+    const uint8_t *body2 = regc_manifest_body(by_digest, &len2);
+    CHECK(len2 == len && memcmp(body, body2, len) == 0);
+    CHECK(strcmp(regc_manifest_digest(by_digest), digest) == 0);
+    regc_manifest_free(by_digest);
+
+    char *resolved2 = NULL;
+    CHECK_STATUS(regc_resolve_digest(c, "oci/app", resolved, &resolved2), REGC_OK);
+    CHECK(resolved2 != NULL && strcmp(resolved2, digest) == 0);
+    regc_string_free(resolved2);
+    regc_string_free(resolved);
+    regc_manifest_free(m);
+  }
+
+  /* Docker v2 schema 2, and the two index types. */
+  const struct { const char *repo, *ref, *media_type; } kinds[] = {
+      {"docker/app", "v1", "application/vnd.docker.distribution.manifest.v2+json"},
+      {"multi/oci", "latest", "application/vnd.oci.image.index.v1+json"},
+      {"multi/docker", "latest", "application/vnd.docker.distribution.manifest.list.v2+json"},
+      {"public/hello", "latest", "application/vnd.oci.image.manifest.v1+json"},
+  };
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+    regc_manifest *k = NULL;
+    CHECK_STATUS(regc_get_manifest(c, kinds[i].repo, kinds[i].ref, &k), REGC_OK);
+    CHECK(k != NULL && strcmp(regc_manifest_media_type(k), kinds[i].media_type) == 0);
+    regc_manifest_free(k);
+  }
+
+  /* Image info as JSON. */
+  char *json = NULL;
+  CHECK_STATUS(regc_image_info_json(c, "oci/app", "v1", NULL, &json), REGC_OK);
+  CHECK(json != NULL);
+  if (json != NULL) {
+    CHECK(strstr(json, "\"architecture\":\"amd64\"") != NULL);
+    CHECK(strstr(json, "\"os\":\"linux\"") != NULL);
+    CHECK(strstr(json, "\"entrypoint\":[\"/bin/app\"]") != NULL);
+    CHECK(strstr(json, "\"cmd\":[\"--serve\"]") != NULL);
+    CHECK(strstr(json, "\"working_dir\":\"/srv\"") != NULL);
+    CHECK(strstr(json, "\"user\":\"1000:1000\"") != NULL);
+    CHECK(strstr(json, "\"org.example.team\":\"registry\"") != NULL);
+    regc_string_free(json);
+  }
+  json = NULL;
+  CHECK_STATUS(regc_image_info_json(c, "docker/app", "v1", "linux/amd64", &json), REGC_OK);
+  CHECK(json != NULL && strstr(json, "\"media_type\":\"application/vnd.docker.distribution"
+                                     ".manifest.v2+json\"") != NULL);
+  regc_string_free(json);
+  json = NULL;
+  CHECK_STATUS(regc_image_info_json(c, "multi/oci", "latest", "linux/arm64/v8", &json), REGC_OK);
+  CHECK(json != NULL && strstr(json, "\"architecture\":\"arm64\"") != NULL &&
+        strstr(json, "\"variant\":\"v8\"") != NULL);
+  regc_string_free(json);
+
+  /* Errors from the registry: 404s, with the HTTP status and a message. */
+  regc_string_list *list = SENTINEL_LIST;
+  CHECK_STATUS(regc_list_tags(c, "no/such-repo", &list), REGC_ERR_NOT_FOUND);
+  CHECK(list == SENTINEL_LIST);
+  CHECK(regc_last_error_http_status() == 404);
+  CHECK(strstr(regc_last_error_message(), "not found") != NULL);
+  CHECK(strstr(regc_last_error_message(), "NAME_UNKNOWN") != NULL);
+  /* A success clears it. */
+  bool ar = true;
+  CHECK_STATUS(regc_ping(c, &ar), REGC_OK);
+  check_last_error_cleared();
+
+  m = SENTINEL_MANIFEST;
+  CHECK_STATUS(regc_get_manifest(c, "oci/app", "no-such-tag", &m), REGC_ERR_NOT_FOUND);
+  CHECK(regc_last_error_http_status() == 404);
+  CHECK(strstr(regc_last_error_message(), "MANIFEST_UNKNOWN") != NULL);
+  CHECK(m == SENTINEL_MANIFEST);
+  char *s = SENTINEL_STRING;
+  CHECK_STATUS(regc_resolve_digest(c, "oci/app",
+                                   "sha256:0000000000000000000000000000000000000000000000000000"
+                                   "000000000000",
+                                   &s),
+               REGC_ERR_NOT_FOUND);
+  CHECK_STATUS(regc_image_info_json(c, "no/such-repo", "v1", NULL, &s), REGC_ERR_NOT_FOUND);
+  CHECK_STATUS(regc_image_info_json(c, "multi/oci", "latest", "windows/amd64", &s),
+               REGC_ERR_NOT_FOUND);
+  CHECK(strstr(regc_last_error_message(), "windows/amd64") != NULL);
+  CHECK_STATUS(regc_image_info_json(c, "oci/app", "v1", "linux/arm64", &s), REGC_ERR_NOT_FOUND);
+  CHECK(s == SENTINEL_STRING);
+
+  regc_client_free(c);
+}
+
+static void test_basic_registry(void) {
+  const char *url = need_env("REGC_TEST_BASIC_URL");
+  const char *user = need_env("REGC_TEST_USER"), *password = need_env("REGC_TEST_PASSWORD");
+  const char *user2 = need_env("REGC_TEST_USER2"), *password2 = need_env("REGC_TEST_PASSWORD2");
+
+  regc_client *alice = make_client(url, user, password);
+  bool auth_required = false;
+  CHECK_STATUS(regc_ping(alice, &auth_required), REGC_OK);
+  CHECK(auth_required == true);
+  regc_string_list *repos = NULL;
+  CHECK_STATUS(regc_list_repositories(alice, &repos), REGC_OK);
+  CHECK(list_contains(repos, "oci/app"));
+  regc_string_list_free(repos);
+  regc_manifest *m = NULL;
+  CHECK_STATUS(regc_get_manifest(alice, "docker/app", "v1", &m), REGC_OK);
+  regc_manifest_free(m);
+  regc_client_free(alice);
+
+  regc_client *bob = make_client(url, user2, password2);
+  regc_string_list *tags = NULL;
+  CHECK_STATUS(regc_list_tags(bob, "many/tags", &tags), REGC_OK);
+  CHECK(regc_string_list_len(tags) == 25);
+  regc_string_list_free(tags);
+  regc_client_free(bob);
+
+  /* Wrong password, and no credentials at all. */
+  regc_client *wrong = make_client(url, user, "not-the-password");
+  tags = SENTINEL_LIST;
+  CHECK_STATUS(regc_list_tags(wrong, "many/tags", &tags), REGC_ERR_AUTH);
+  CHECK(regc_last_error_http_status() == 401);
+  CHECK(strstr(regc_last_error_message(), "not-the-password") == NULL); /* never a secret */
+  CHECK(tags == SENTINEL_LIST);
+  regc_client_free(wrong);
+
+  regc_client *anon = make_client(url, NULL, NULL);
+  CHECK_STATUS(regc_list_tags(anon, "many/tags", &tags), REGC_ERR_AUTH);
+  CHECK(regc_last_error_http_status() == 401);
+  auth_required = false;
+  CHECK_STATUS(regc_ping(anon, &auth_required), REGC_OK);
+  CHECK(auth_required == true);
+  regc_client_free(anon);
+}
+
+static void test_token_registry(void) {
+  const char *url = need_env("REGC_TEST_TOKEN_URL");
+  const char *user = need_env("REGC_TEST_USER"), *password = need_env("REGC_TEST_PASSWORD");
+  const char *user2 = need_env("REGC_TEST_USER2"), *password2 = need_env("REGC_TEST_PASSWORD2");
+
+  regc_client *alice = make_client(url, user, password);
+  regc_string_list *repos = NULL;
+  CHECK_STATUS(regc_list_repositories(alice, &repos), REGC_OK);
+  CHECK(list_contains(repos, "multi/oci"));
+  regc_string_list_free(repos);
+  char *json = NULL;
+  CHECK_STATUS(regc_image_info_json(alice, "multi/docker", "latest", "linux/amd64", &json),
+               REGC_OK);
+  CHECK(json != NULL && strstr(json, "\"architecture\":\"amd64\"") != NULL);
+  regc_string_free(json);
+  regc_client_free(alice);
+
+  /* bob may pull but not read the catalog. */
+  regc_client *bob = make_client(url, user2, password2);
+  char *digest = NULL;
+  CHECK_STATUS(regc_resolve_digest(bob, "oci/app", "v1", &digest), REGC_OK);
+  CHECK(digest != NULL && strncmp(digest, "sha256:", 7) == 0);
+  regc_string_free(digest);
+  repos = SENTINEL_LIST;
+  CHECK_STATUS(regc_list_repositories(bob, &repos), REGC_ERR_AUTH);
+  CHECK(repos == SENTINEL_LIST);
+  regc_client_free(bob);
+
+  /* Anonymous: public/ only. */
+  regc_client *anon = make_client(url, NULL, NULL);
+  bool auth_required = false;
+  CHECK_STATUS(regc_ping(anon, &auth_required), REGC_OK);
+  CHECK(auth_required == true);
+  regc_manifest *m = NULL;
+  CHECK_STATUS(regc_get_manifest(anon, "public/hello", "latest", &m), REGC_OK);
+  regc_manifest_free(m);
+  m = SENTINEL_MANIFEST;
+  CHECK_STATUS(regc_get_manifest(anon, "oci/app", "v1", &m), REGC_ERR_AUTH);
+  CHECK(regc_last_error_http_status() == 401);
+  CHECK(m == SENTINEL_MANIFEST);
+  regc_client_free(anon);
+
+  regc_client *wrong = make_client(url, user, "not-the-password");
+  regc_string_list *tags = SENTINEL_LIST;
+  CHECK_STATUS(regc_list_tags(wrong, "many/tags", &tags), REGC_ERR_AUTH);
+  CHECK(strstr(regc_last_error_message(), "not-the-password") == NULL);
+  CHECK(tags == SENTINEL_LIST);
+  regc_client_free(wrong);
+
+  /* A ready bearer token the registry does not accept. */
+  regc_config *cfg = regc_config_new(url);
+  CHECK_STATUS(regc_config_set_bearer_token(cfg, "not.a.jwt"), REGC_OK);
+  CHECK_STATUS(regc_config_set_max_retries(cfg, 0), REGC_OK);
+  regc_client *bearer = NULL;
+  CHECK_STATUS(regc_client_new(cfg, &bearer), REGC_OK);
+  regc_config_free(cfg);
+  CHECK_STATUS(regc_list_tags(bearer, "many/tags", &tags), REGC_ERR_AUTH);
+  regc_client_free(bearer);
+}
+
+static void tls_list_tags(regc_config *cfg, regc_status want) {
+  CHECK_STATUS(regc_config_set_max_retries(cfg, 0), REGC_OK);
+  regc_client *client = NULL;
+  CHECK_STATUS(regc_client_new(cfg, &client), REGC_OK);
+  regc_string_list *tags = NULL;
+  CHECK_STATUS(regc_list_tags(client, "many/tags", &tags), want);
+  CHECK((want == REGC_OK) == (regc_string_list_len(tags) == 25));
+  regc_string_list_free(tags);
+  regc_client_free(client);
+  regc_config_free(cfg);
+}
+
+static void test_tls_registry(void) {
+  const char *url = need_env("REGC_TEST_TLS_URL");
+  const char *ca_file = need_env("REGC_TEST_TLS_CA_FILE");
+
+  /* The test CA is not among the public roots. */
+  tls_list_tags(regc_config_new(url), REGC_ERR_CONNECTION);
+  CHECK(strstr(regc_last_error_message(), "certificate") != NULL ||
+        strstr(regc_last_error_message(), "TLS") != NULL);
+
+  /* Trusted from a file. */
+  regc_config *cfg = regc_config_new(url);
+  CHECK_STATUS(regc_config_set_ca_cert_file(cfg, ca_file), REGC_OK);
+  tls_list_tags(cfg, REGC_OK);
+
+  /* Trusted from memory. */
+  FILE *f = fopen(ca_file, "rb");
+  CHECK(f != NULL);
+  if (f != NULL) {
+    static char pem[65536];
+    size_t n = fread(pem, 1, sizeof pem, f);
+    fclose(f);
+    CHECK(n > 0 && n < sizeof pem);
+    cfg = regc_config_new(url);
+    CHECK_STATUS(regc_config_set_ca_cert_pem(cfg, (const uint8_t *)pem, n), REGC_OK);
+    tls_list_tags(cfg, REGC_OK);
+  }
+
+  /* Not verified at all (tests only). */
+  cfg = regc_config_new(url);
+  CHECK_STATUS(regc_config_set_verify_tls(cfg, false), REGC_OK);
+  tls_list_tags(cfg, REGC_OK);
+}
+
+static void test_network_errors(void) {
+  /* Unreachable host: connection refused. */
+  regc_client *refused = make_client(need_env("REGC_TEST_REFUSED_URL"), NULL, NULL);
+  bool flag = true;
+  CHECK_STATUS(regc_ping(refused, &flag), REGC_ERR_CONNECTION);
+  CHECK(flag == true);
+  CHECK(regc_last_error_http_status() == 0);
+  CHECK(strstr(regc_last_error_message(), "connection") != NULL);
+  regc_client_free(refused);
+
+  /* A server that never answers: a timeout. */
+  regc_config *cfg = regc_config_new(need_env("REGC_TEST_SILENT_URL"));
+  CHECK_STATUS(regc_config_set_timeout_ms(cfg, 300), REGC_OK);
+  CHECK_STATUS(regc_config_set_max_retries(cfg, 0), REGC_OK);
+  CHECK_STATUS(regc_config_set_circuit_breaker(cfg, 1, 60000), REGC_OK);
+  regc_client *silent = NULL;
+  CHECK_STATUS(regc_client_new(cfg, &silent), REGC_OK);
+  regc_config_free(cfg);
+  regc_string_list *list = SENTINEL_LIST;
+  CHECK_STATUS(regc_list_tags(silent, "a/b", &list), REGC_ERR_TIMEOUT);
+  /* …which opened the circuit breaker (threshold 1): no request now. */
+  CHECK_STATUS(regc_list_tags(silent, "a/b", &list), REGC_ERR_CIRCUIT_OPEN);
+  CHECK(strstr(regc_last_error_message(), "circuit open") != NULL);
+  CHECK(list == SENTINEL_LIST);
+  regc_client_free(silent);
+}
+
+int main(void) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  if (suite_enabled("offline")) {
+    test_version_and_names();
+    test_frees_and_accessors_accept_null();
+    test_config_errors();
+    test_client_argument_errors();
+    printf("offline: done\n");
+  }
+  if (suite_enabled("open")) { test_open_registry(); printf("open: done\n"); }
+  if (suite_enabled("basic")) { test_basic_registry(); printf("basic: done\n"); }
+  if (suite_enabled("token")) { test_token_registry(); printf("token: done\n"); }
+  if (suite_enabled("tls")) { test_tls_registry(); printf("tls: done\n"); }
+  if (suite_enabled("network")) { test_network_errors(); printf("network: done\n"); }
+  return finish("test_api");
+}

@@ -1,0 +1,370 @@
+//! `regc_config`: the settings a `regc_client` is built from (the Rust
+//! `ClientBuilder`).
+
+use std::ffi::c_char;
+use std::time::Duration;
+
+use super::{
+    arg_bytes, arg_mut, arg_str, create, free_handle, into_handle, query, regc_status, status,
+};
+use crate::{Client, ClientBuilder, Error};
+
+/// Settings for a client: the registry URL, credentials, timeouts, retries,
+/// TLS, cache. Made by `regc_config_new()`, changed by the
+/// `regc_config_set_*()` functions, read by `regc_client_new()` (which may
+/// be called several times), freed by `regc_config_free()`.
+///
+/// Not thread-safe for changes: a config being changed must not be used by
+/// another thread at the same time. Reading it (`regc_client_new()`) from
+/// many threads at once is fine.
+pub struct regc_config {
+    pub(crate) builder: ClientBuilder,
+}
+
+/// Applies one builder setting.
+///
+/// # Safety
+///
+/// `config` must be NULL or a live `regc_config` not used by another thread.
+unsafe fn update(
+    config: *mut regc_config,
+    f: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> Result<(), Error> {
+    // SAFETY: forwarded from the caller.
+    let config = unsafe { arg_mut(config, "config") }?;
+    config.builder = f(config.builder.clone());
+    Ok(())
+}
+
+fn millis(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+
+/// Creates a config for the registry at `registry_url`: `host[:port]` or a
+/// URL (`https://` is assumed unless `http://` is given; a path prefix is
+/// kept). Defaults: anonymous, 30 s timeout, 3 retries from 1 s, TLS
+/// verified against the bundled Mozilla roots, a 256-entry 5-minute cache.
+///
+/// Returns a new config owned by the caller (free it with
+/// `regc_config_free()`), or NULL when `registry_url` is NULL, not UTF-8 or
+/// not a valid registry URL; the reason is in `regc_last_error_message()`.
+/// Thread-safe.
+///
+/// # Safety
+///
+/// `registry_url` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_new(registry_url: *const c_char) -> *mut regc_config {
+    create(|| {
+        // SAFETY: forwarded from the caller.
+        let url = unsafe { arg_str(registry_url, "registry_url") }?;
+        // Building a client validates the URL (and builds no connection).
+        Client::builder(url).build()?;
+        Ok(into_handle(regc_config {
+            builder: Client::builder(url),
+        }))
+    })
+}
+
+/// Frees a config made by `regc_config_new()`. NULL does nothing. Clients
+/// already made from it are not affected.
+///
+/// # Safety
+///
+/// `config` must be NULL or a config from `regc_config_new()` that is not
+/// freed yet nor in use by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_free(config: *mut regc_config) {
+    // SAFETY: forwarded from the caller.
+    query((), || unsafe { free_handle(config) })
+}
+
+/// Username and password (or an access token as the password) for Basic
+/// challenges and to obtain Bearer tokens. Replaces any earlier credentials.
+/// The strings are copied. A username that is empty or contains ':' is
+/// refused by `regc_client_new()`.
+///
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8.
+///
+/// # Safety
+///
+/// `config`: NULL or a live config not used by another thread; the strings:
+/// NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_set_basic_auth(
+    config: *mut regc_config,
+    username: *const c_char,
+    password: *const c_char,
+) -> regc_status {
+    status(|| {
+        // SAFETY: forwarded from the caller.
+        let (username, password) = unsafe {
+            (
+                arg_str(username, "username")?,
+                arg_str(password, "password")?,
+            )
+        };
+        // SAFETY: forwarded from the caller.
+        unsafe { update(config, |b| b.basic_auth(username, password)) }
+    })
+}
+
+/// A ready bearer token sent with every request (no token exchange).
+/// Replaces any earlier credentials. The string is copied; an empty token or
+/// one with spaces or control characters is refused by `regc_client_new()`.
+///
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8.
+///
+/// # Safety
+///
+/// As for `regc_config_set_basic_auth()`.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_set_bearer_token(
+    config: *mut regc_config,
+    token: *const c_char,
+) -> regc_status {
+    status(|| {
+        // SAFETY: forwarded from the caller.
+        let token = unsafe { arg_str(token, "token") }?;
+        // SAFETY: forwarded from the caller.
+        unsafe { update(config, |b| b.bearer_token(token)) }
+    })
+}
+
+/// Deadline for one HTTP exchange, body included, in milliseconds
+/// (default 30000). 0 is refused by `regc_client_new()`.
+///
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when `config` is NULL.
+///
+/// # Safety
+///
+/// `config`: NULL or a live config not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_set_timeout_ms(
+    config: *mut regc_config,
+    ms: u64,
+) -> regc_status {
+    // SAFETY: forwarded from the caller.
+    status(|| unsafe { update(config, |b| b.timeout(millis(ms))) })
+}
+
+/// Retries after the first attempt, for connection errors, timeouts, 5xx
+/// and 429 (default 3; 0 turns retrying off).
+///
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when `config` is NULL.
+///
+/// # Safety
+///
+/// `config`: NULL or a live config not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_set_max_retries(
+    config: *mut regc_config,
+    retries: u32,
+) -> regc_status {
+    // SAFETY: forwarded from the caller.
+    status(|| unsafe { update(config, |b| b.max_retries(retries)) })
+}
+
+/// Base delay of the exponential backoff between retries, in milliseconds
+/// (default 1000): retry n waits about delay × 2ⁿ, with jitter.
+///
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when `config` is NULL.
+///
+/// # Safety
+///
+/// `config`: NULL or a live config not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_set_retry_delay_ms(
+    config: *mut regc_config,
+    ms: u64,
+) -> regc_status {
+    // SAFETY: forwarded from the caller.
+    status(|| unsafe { update(config, |b| b.retry_delay(millis(ms))) })
+}
+
+/// Cap on one backoff delay and on an honoured `Retry-After`, in
+/// milliseconds (default 30000).
+///
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when `config` is NULL.
+///
+/// # Safety
+///
+/// `config`: NULL or a live config not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_set_max_retry_delay_ms(
+    config: *mut regc_config,
+    ms: u64,
+) -> regc_status {
+    // SAFETY: forwarded from the caller.
+    status(|| unsafe { update(config, |b| b.max_retry_delay(millis(ms))) })
+}
+
+/// Whether to verify the server's TLS certificate (default true). Turning it
+/// off is for tests only.
+///
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when `config` is NULL.
+///
+/// # Safety
+///
+/// `config`: NULL or a live config not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_set_verify_tls(
+    config: *mut regc_config,
+    verify: bool,
+) -> regc_status {
+    // SAFETY: forwarded from the caller.
+    status(|| unsafe { update(config, |b| b.verify_tls(verify)) })
+}
+
+/// Trusts the CA certificates in the PEM file at `pem_path`, besides the
+/// bundled Mozilla roots. Can be called several times. The file is read by
+/// `regc_client_new()`, which fails with `REGC_ERR_INVALID_ARGUMENT` when it
+/// cannot be read or holds no certificate.
+///
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8.
+///
+/// # Safety
+///
+/// `config`: NULL or a live config not used by another thread; `pem_path`:
+/// NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_set_ca_cert_file(
+    config: *mut regc_config,
+    pem_path: *const c_char,
+) -> regc_status {
+    status(|| {
+        // SAFETY: forwarded from the caller.
+        let path = unsafe { arg_str(pem_path, "pem_path") }?;
+        // SAFETY: forwarded from the caller.
+        unsafe { update(config, |b| b.ca_certificate_file(path)) }
+    })
+}
+
+/// Trusts the CA certificates in `len` bytes of PEM data at `pem` (copied),
+/// besides the bundled Mozilla roots. Can be called several times. Data
+/// without a certificate is refused by `regc_client_new()`.
+///
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when `config` or `pem` is NULL.
+///
+/// # Safety
+///
+/// `config`: NULL or a live config not used by another thread; `pem`: NULL
+/// or `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_set_ca_cert_pem(
+    config: *mut regc_config,
+    pem: *const u8,
+    len: usize,
+) -> regc_status {
+    status(|| {
+        // SAFETY: forwarded from the caller.
+        let pem = unsafe { arg_bytes(pem, len, "pem") }?;
+        // SAFETY: forwarded from the caller.
+        unsafe { update(config, |b| b.ca_certificate_pem(pem)) }
+    })
+}
+
+/// The `User-Agent` header (default `registry-client/<version>`). The string
+/// is copied.
+///
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8.
+///
+/// # Safety
+///
+/// `config`: NULL or a live config not used by another thread;
+/// `user_agent`: NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_set_user_agent(
+    config: *mut regc_config,
+    user_agent: *const c_char,
+) -> regc_status {
+    status(|| {
+        // SAFETY: forwarded from the caller.
+        let user_agent = unsafe { arg_str(user_agent, "user_agent") }?;
+        // SAFETY: forwarded from the caller.
+        unsafe { update(config, |b| b.user_agent(user_agent)) }
+    })
+}
+
+/// The response cache: at most `capacity` responses (default 256; 0 turns
+/// the cache off), tags, listings and manifests by tag staying fresh for
+/// `ttl_ms` milliseconds (default 300000). Content fetched by digest never
+/// goes stale.
+///
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when `config` is NULL.
+///
+/// # Safety
+///
+/// `config`: NULL or a live config not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_set_cache(
+    config: *mut regc_config,
+    capacity: usize,
+    ttl_ms: u64,
+) -> regc_status {
+    // SAFETY: forwarded from the caller.
+    status(|| unsafe {
+        update(config, |b| {
+            b.cache_capacity(capacity).cache_ttl(millis(ttl_ms))
+        })
+    })
+}
+
+/// Bound on the bytes the response cache holds (default 64 MiB).
+///
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when `config` is NULL.
+///
+/// # Safety
+///
+/// `config`: NULL or a live config not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_set_cache_max_bytes(
+    config: *mut regc_config,
+    bytes: usize,
+) -> regc_status {
+    // SAFETY: forwarded from the caller.
+    status(|| unsafe { update(config, |b| b.cache_max_bytes(bytes)) })
+}
+
+/// Items asked for per page when listing repositories or tags (`n`); by
+/// default the registry's own page size. Listings still return every item,
+/// page after page. 0 is refused by `regc_client_new()`.
+///
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when `config` is NULL.
+///
+/// # Safety
+///
+/// `config`: NULL or a live config not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_set_page_size(
+    config: *mut regc_config,
+    page_size: usize,
+) -> regc_status {
+    // SAFETY: forwarded from the caller.
+    status(|| unsafe { update(config, |b| b.page_size(page_size)) })
+}
+
+/// The circuit breaker: after `failure_threshold` consecutive failed
+/// attempts (connection errors, timeouts, 5xx) on one host, calls fail at
+/// once with `REGC_ERR_CIRCUIT_OPEN` for `cooldown_ms` milliseconds, then one
+/// probe is let through. A threshold of 0 turns the breaker off. Default: 5
+/// failures, 60000 ms.
+///
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when `config` is NULL.
+///
+/// # Safety
+///
+/// `config`: NULL or a live config not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_set_circuit_breaker(
+    config: *mut regc_config,
+    failure_threshold: u32,
+    cooldown_ms: u64,
+) -> regc_status {
+    // SAFETY: forwarded from the caller.
+    status(|| unsafe {
+        update(config, |b| {
+            b.circuit_breaker(failure_threshold, millis(cooldown_ms))
+        })
+    })
+}
