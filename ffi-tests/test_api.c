@@ -284,6 +284,68 @@ static void test_client_argument_errors(void) {
 
 /* ------------------------------------------------------------------------ */
 
+/* Blobs: the config blob of oci/app:v1, streamed in small reads and checked
+ * against its digest by the library; argument and lookup errors. */
+static void test_blobs(regc_client *c) {
+  char *json = NULL;
+  CHECK_STATUS(regc_image_info_json(c, "oci/app", "v1", NULL, &json), REGC_OK);
+  if (json == NULL) return;
+  const char *key = "\"config_digest\":\"";
+  const char *at = strstr(json, key);
+  CHECK(at != NULL);
+  char digest[80] = {0};
+  if (at != NULL) {
+    at += strlen(key);
+    size_t n = strcspn(at, "\"");
+    CHECK(n == 71); /* "sha256:" + 64 hex digits */
+    if (n < sizeof digest) memcpy(digest, at, n);
+  }
+  regc_string_free(json);
+
+  regc_blob *blob = NULL;
+  CHECK_STATUS(regc_blob_open(c, "oci/app", digest, &blob), REGC_OK);
+  CHECK(blob != NULL);
+  int64_t size = regc_blob_size(blob);
+  CHECK(size > 0);
+  unsigned char buf[7];
+  size_t got = 0, total = 0;
+  char first = 0;
+  for (;;) {
+    got = (size_t)-1;
+    regc_status s = regc_blob_read(blob, buf, sizeof buf, &got);
+    CHECK_STATUS(s, REGC_OK);
+    if (s != REGC_OK || got == 0) break;
+    CHECK(got <= sizeof buf);
+    if (total == 0) first = (char)buf[0];
+    total += got;
+  }
+  CHECK(got == 0);
+  CHECK((int64_t)total == size);
+  CHECK(first == '{'); /* an image config is a JSON object */
+  /* At the end it stays at the end. */
+  got = 42;
+  CHECK_STATUS(regc_blob_read(blob, buf, sizeof buf, &got), REGC_OK);
+  CHECK(got == 0);
+  CHECK_STATUS(regc_blob_read(blob, NULL, 1, &got), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_blob_read(blob, buf, sizeof buf, NULL), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_blob_read(NULL, buf, sizeof buf, &got), REGC_ERR_INVALID_ARGUMENT);
+  regc_blob_free(blob);
+  regc_blob_free(NULL);
+  CHECK(regc_blob_size(NULL) == -1);
+
+  regc_blob *untouched = (regc_blob *)&marker;
+  CHECK_STATUS(regc_blob_open(c, "oci/app", "sha256:0000000000000000000000000000000000000000000000000000000000000000", &untouched), REGC_ERR_NOT_FOUND);
+  CHECK(untouched == (regc_blob *)&marker);
+  CHECK(regc_last_error_http_status() == 404);
+  CHECK(strstr(regc_last_error_message(), "BLOB_UNKNOWN") != NULL);
+  CHECK_STATUS(regc_blob_open(c, "oci/app", "sha256:abc", &untouched), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_blob_open(c, "Bad Name", digest, &untouched), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_blob_open(c, "oci/app", NULL, &untouched), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_blob_open(NULL, "oci/app", digest, &untouched), REGC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(regc_blob_open(c, "oci/app", digest, NULL), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(untouched == (regc_blob *)&marker);
+}
+
 static void test_open_registry(void) {
   const char *url = need_env("REGC_TEST_OPEN_URL");
   regc_client *c = make_client(url, NULL, NULL);
@@ -438,6 +500,7 @@ static void test_open_registry(void) {
   CHECK_STATUS(regc_image_info_json(c, "oci/app", "v1", "linux/arm64", &s), REGC_ERR_NOT_FOUND);
   CHECK(s == SENTINEL_STRING);
 
+  test_blobs(c);
   regc_client_free(c);
 }
 

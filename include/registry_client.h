@@ -41,7 +41,7 @@
 
 /**
  * The result of a C API call: `REGC_OK`, or what went wrong. The numbers
- * 1 to 12 are those of the Rust `ErrorKind`; `regc_last_error_message()`
+ * 1 to 12 and 14 are those of the Rust `ErrorKind`; `regc_last_error_message()`
  * tells the details.
  */
 typedef enum regc_status {
@@ -102,7 +102,19 @@ typedef enum regc_status {
    * The library panicked (a bug); the call had no effect beyond that.
    */
   REGC_ERR_PANIC = 13,
+  /**
+   * Writing received content to the caller's destination failed.
+   */
+  REGC_ERR_IO = 14,
 } regc_status;
+
+/**
+ * A blob being read. Made by `regc_blob_open()`, read with
+ * `regc_blob_read()`, freed with `regc_blob_free()`. Not thread-safe: use
+ * one blob from one thread at a time (the client it came from may be
+ * shared freely, and may be freed before the blob).
+ */
+typedef struct regc_blob regc_blob;
 
 /**
  * A registry client. Thread-safe: one `regc_client` may be used from many
@@ -142,6 +154,63 @@ typedef struct regc_string_list regc_string_list;
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Opens the blob `digest` (such as "sha256:…") of `repository` for reading
+ * and writes the handle to `*out` (owned by the caller; free it with
+ * `regc_blob_free()`). Redirects to storage hosts are followed without
+ * credentials.
+ *
+ * Returns `REGC_ERR_INVALID_ARGUMENT` for a NULL, non-UTF-8 or invalid
+ * argument, `REGC_ERR_NOT_FOUND` for a missing blob, or another failure;
+ * `*out` is written only on success. Thread-safe.
+ *
+ * # Safety
+ *
+ * `client`: NULL or a live client; `repository`, `digest`: NULL or
+ * NUL-terminated; `out`: NULL or writable.
+ */
+enum regc_status regc_blob_open(const struct regc_client *client,
+                                const char *repository,
+                                const char *digest,
+                                struct regc_blob **out);
+
+/**
+ * Reads up to `len` bytes of the blob into `buf` and writes how many were
+ * read to `*out_read`; 0 means the end, reached only after the content was
+ * found to match its digest (and announced length).
+ *
+ * Returns `REGC_ERR_DIGEST_MISMATCH` when it does not, `REGC_ERR_CONNECTION`
+ * or `REGC_ERR_TIMEOUT` when the transfer fails, `REGC_ERR_INVALID_ARGUMENT`
+ * for a NULL argument; `*out_read` is written only on success. After an
+ * error, further reads fail too.
+ *
+ * # Safety
+ *
+ * `blob`: NULL or a live blob used by no other thread; `buf`: NULL or `len`
+ * writable bytes; `out_read`: NULL or writable.
+ */
+enum regc_status regc_blob_read(struct regc_blob *blob, uint8_t *buf, size_t len, size_t *out_read);
+
+/**
+ * The blob's length as the registry announced it, or -1 when it did not
+ * (or `blob` is NULL). Thread-safe for concurrent readers of `blob`.
+ *
+ * # Safety
+ *
+ * `blob` must be NULL or a live blob.
+ */
+int64_t regc_blob_size(const struct regc_blob *blob);
+
+/**
+ * Frees a blob, closing its connection. NULL does nothing.
+ *
+ * # Safety
+ *
+ * `blob` must be NULL or a blob from `regc_blob_open()`, not freed yet nor
+ * in use by another thread.
+ */
+void regc_blob_free(struct regc_blob *blob);
 
 /**
  * Builds a client from `config` and writes it to `*out` (owned by the

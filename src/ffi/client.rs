@@ -16,6 +16,12 @@ pub struct regc_client {
     client: Client,
 }
 
+impl regc_client {
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
 /// Builds a client from `config` and writes it to `*out` (owned by the
 /// caller; free it with `regc_client_free()`). The config is only read: it
 /// can be freed, changed or used again afterwards. No request is sent.

@@ -7,7 +7,7 @@ use super::query;
 use crate::{Error, ErrorKind};
 
 /// The result of a C API call: `REGC_OK`, or what went wrong. The numbers
-/// 1 to 12 are those of the Rust `ErrorKind`; `regc_last_error_message()`
+/// 1 to 12 and 14 are those of the Rust `ErrorKind`; `regc_last_error_message()`
 /// tells the details.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +41,8 @@ pub enum regc_status {
     REGC_ERR_UNSUPPORTED = 12,
     /// The library panicked (a bug); the call had no effect beyond that.
     REGC_ERR_PANIC = 13,
+    /// Writing received content to the caller's destination failed.
+    REGC_ERR_IO = 14,
 }
 
 /// The one mapping from the Rust error kinds to C status codes (same
@@ -62,6 +64,7 @@ pub(crate) fn status_of(kind: ErrorKind) -> regc_status {
         ErrorKind::Decode => REGC_ERR_DECODE,
         ErrorKind::TooLarge => REGC_ERR_TOO_LARGE,
         ErrorKind::Unsupported => REGC_ERR_UNSUPPORTED,
+        ErrorKind::Io => REGC_ERR_IO,
     }
 }
 
@@ -82,6 +85,7 @@ pub(crate) fn status_name(status: regc_status) -> &'static CStr {
         REGC_ERR_TOO_LARGE => c"REGC_ERR_TOO_LARGE",
         REGC_ERR_UNSUPPORTED => c"REGC_ERR_UNSUPPORTED",
         REGC_ERR_PANIC => c"REGC_ERR_PANIC",
+        REGC_ERR_IO => c"REGC_ERR_IO",
     }
 }
 

@@ -5,7 +5,7 @@
 //! The rules every entry point follows:
 //!
 //! * Handles are opaque (`regc_config`, `regc_client`, `regc_string_list`,
-//!   `regc_manifest`); every allocation the library returns has a free
+//!   `regc_manifest`, `regc_blob`); every allocation the library returns has a free
 //!   function, and freeing NULL does nothing.
 //! * Output parameters come last and are written only on success.
 //! * A NULL or non-UTF-8 argument gives `REGC_ERR_INVALID_ARGUMENT`, never a
@@ -25,6 +25,7 @@ use std::ptr::{self, NonNull};
 
 use crate::Error;
 
+pub mod blob;
 pub mod client;
 pub mod config;
 pub mod errors;
@@ -182,6 +183,25 @@ pub(crate) unsafe fn arg_bytes<'a>(
     }
     // SAFETY: not NULL, and the caller guarantees `len` readable bytes.
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+/// A writable byte slice from a pointer and a length; a NULL pointer is
+/// `REGC_ERR_INVALID_ARGUMENT` (even with a length of 0).
+///
+/// # Safety
+///
+/// `p` must be NULL or point to `len` writable bytes that outlive `'a`,
+/// used by no one else meanwhile.
+pub(crate) unsafe fn arg_bytes_mut<'a>(
+    p: *mut u8,
+    len: usize,
+    name: &str,
+) -> Result<&'a mut [u8], Error> {
+    if p.is_null() {
+        return Err(invalid(format!("argument `{name}` is NULL")));
+    }
+    // SAFETY: not NULL, and the caller guarantees `len` writable bytes.
+    Ok(unsafe { std::slice::from_raw_parts_mut(p, len) })
 }
 
 /// An output parameter, checked for NULL before any work is done and written
