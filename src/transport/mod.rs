@@ -239,8 +239,9 @@ impl Transport {
                 challenged = true;
                 let challenges = header_all(resp.headers(), "www-authenticate");
                 let challenges: Vec<String> = challenges.iter().map(|s| s.to_string()).collect();
-                // Drain what is small so the connection can be reused.
-                let _ = read_prefix(resp.body_mut(), limits::ERROR_BODY);
+                // Read (it is small) so the connection can be reused, and
+                // kept for the error should the challenge lead nowhere.
+                let body = read_prefix(resp.body_mut(), limits::ERROR_BODY);
                 if let Some(next) =
                     self.auth
                         .on_unauthorized(self, &challenges, scope, authorization.as_deref())?
@@ -249,7 +250,7 @@ impl Transport {
                     continue;
                 }
                 // Nothing better to send: report the 401 below.
-                return Err(self.status_failure(401, resp.headers(), &[], req.what));
+                return Err(self.status_failure(401, resp.headers(), &body, req.what));
             }
             if (200..300).contains(&status) {
                 return Ok((resp, url));
