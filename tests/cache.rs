@@ -9,70 +9,20 @@
 
 #[path = "support/fault.rs"]
 mod fault;
+#[path = "support/images.rs"]
+mod images;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use fault::*;
+use images::*;
 use registry_client::cache::CacheStats;
 use registry_client::clock::ManualClock;
 use registry_client::{Client, ClientBuilder, ErrorKind};
-use sha2::{Digest as _, Sha256};
 
 const TTL: Duration = Duration::from_secs(30);
 const REPO: &str = "team/app";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-
-fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(bytes))
-}
-
-struct Image {
-    manifest: String,
-    digest: String,
-    config: String,
-    config_digest: String,
-}
-
-/// A small, valid OCI image; images with labels of equal length have
-/// manifests of equal length.
-fn image(label: &str) -> Image {
-    let config = serde_json::json!({
-        "architecture": "amd64",
-        "os": "linux",
-        "config": { "Labels": { "label": label } },
-    })
-    .to_string();
-    let config_digest = sha256(config.as_bytes());
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": { "mediaType": OCI_CONFIG, "digest": config_digest, "size": config.len() },
-        "layers": [
-            { "mediaType": OCI_LAYER, "digest": sha256(label.as_bytes()), "size": label.len() }
-        ],
-    })
-    .to_string();
-    Image {
-        digest: sha256(manifest.as_bytes()),
-        manifest,
-        config,
-        config_digest,
-    }
-}
-
-fn manifest_ok(img: &Image) -> Step {
-    respond(
-        200,
-        &[
-            ("Content-Type", OCI_MANIFEST),
-            ("Docker-Content-Digest", &img.digest),
-        ],
-        img.manifest.clone(),
-    )
-}
 
 /// A registry serving `images` (tagged `t0`, `t1`, … and by digest) in
 /// `team/app`, their config blobs, a tag list and a two-page catalog.

@@ -11,14 +11,16 @@
 
 #[path = "support/fault.rs"]
 mod fault;
+#[path = "support/images.rs"]
+mod images;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use fault::*;
+use images::*;
 use registry_client::clock::{Clock, ManualClock};
 use registry_client::{Client, ClientBuilder, Error, ErrorKind};
-use sha2::{Digest as _, Sha256};
 
 /// Far more than any test here needs; reaching it means something hung.
 const NO_HANG: Duration = Duration::from_secs(5);
@@ -32,9 +34,6 @@ const SHORT_TIMEOUT: Duration = Duration::from_millis(300);
 /// dropped).
 const LONG_STALL: Duration = Duration::from_secs(20);
 const REPO: &str = "team/app";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 const MANIFEST_CAP: usize = 4 << 20;
 
 // ---------------------------------------------------------------------------
@@ -98,56 +97,6 @@ fn assert_backoff(sleeps: &[Duration], expected_count: usize) {
 fn assert_no_hang(start: Instant) {
     let took = start.elapsed();
     assert!(took < NO_HANG, "took {took:?}");
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(bytes))
-}
-
-/// A small, valid OCI image: manifest and config blob, with their digests.
-struct Image {
-    manifest: String,
-    digest: String,
-    config: String,
-    config_digest: String,
-}
-
-fn image(label: &str) -> Image {
-    let config = serde_json::json!({
-        "architecture": "amd64",
-        "os": "linux",
-        "config": { "Labels": { "label": label }, "Cmd": ["/bin/app"] },
-        "rootfs": { "type": "layers", "diff_ids": [sha256(label.as_bytes())] },
-    })
-    .to_string();
-    let config_digest = sha256(config.as_bytes());
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": { "mediaType": OCI_CONFIG, "digest": config_digest, "size": config.len() },
-        "layers": [
-            { "mediaType": OCI_LAYER, "digest": sha256(label.as_bytes()), "size": label.len() }
-        ],
-    })
-    .to_string();
-    Image {
-        digest: sha256(manifest.as_bytes()),
-        manifest,
-        config,
-        config_digest,
-    }
-}
-
-/// A correct manifest response.
-fn manifest_ok(img: &Image) -> Step {
-    respond(
-        200,
-        &[
-            ("Content-Type", OCI_MANIFEST),
-            ("Docker-Content-Digest", &img.digest),
-        ],
-        img.manifest.clone(),
-    )
 }
 
 fn tags_ok() -> Step {
