@@ -71,11 +71,11 @@ impl BlobReader {
         let mut buf = vec![0u8; 64 << 10];
         let mut total = 0u64;
         loop {
-            let n = match self.inner.read(&mut buf) {
+            let n = match self.read(&mut buf) {
                 Ok(0) => return Ok(total),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.error(e)),
+                Err(e) => return Err(Error::from_io(e)),
             };
             out.write_all(&buf[..n]).map_err(|e| Error::Io {
                 message: format!("cannot write blob: {e}"),
@@ -83,21 +83,30 @@ impl BlobReader {
             total += n as u64;
         }
     }
-
-    fn error(&self, e: io::Error) -> Error {
-        Error::from_io_at(e, &self.url)
-    }
 }
 
 impl Read for BlobReader {
+    /// Every error but `Interrupted` carries this crate's [`Error`] (with
+    /// the blob's URL), for [`Error::from_io`] to recover.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf)
+        self.inner.read(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::Interrupted || carries_error(&e) {
+                return e;
+            }
+            let kind = e.kind();
+            io::Error::new(kind, map_io(e, &self.url, "blob body").error)
+        })
     }
+}
+
+fn carries_error(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<Error>())
 }
 
 impl Error {
     /// Recovers this crate's error from an `io::Error` returned by a
-    /// [`BlobReader`] (a digest mismatch, a timeout, a reset connection).
+    /// [`BlobReader`] (a digest mismatch, a timeout, a reset connection);
+    /// any other `io::Error` becomes a timeout or connection error.
     ///
     /// ```
     /// use registry_client::{Error, ErrorKind};
@@ -105,16 +114,18 @@ impl Error {
     /// assert_eq!(e.kind(), ErrorKind::Timeout);
     /// ```
     pub fn from_io(e: io::Error) -> Error {
-        Error::from_io_at(e, &Url::parse("http://blob.invalid/").expect("static URL"))
-    }
-
-    fn from_io_at(e: io::Error, url: &Url) -> Error {
-        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+        if carries_error(&e) {
             if let Some(Ok(inner)) = e.into_inner().map(|b| b.downcast::<Error>()) {
                 return *inner;
             }
             return Error::connection("blob read failed");
         }
-        map_io(e, url, "blob body").error
+        match e.kind() {
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::Timeout {
+                message: format!("blob read: {e}"),
+                attempts: 1,
+            },
+            _ => Error::connection(format!("blob read: {e}")),
+        }
     }
 }

@@ -624,7 +624,12 @@ impl Client {
         if let Reference::Digest(d) = reference {
             d.verify(&resp.body)?;
         }
-        if let Some(d) = &announced {
+        // Hashed again only when the header names another digest than the
+        // one just checked.
+        if let Some(d) = announced
+            .as_ref()
+            .filter(|&d| reference.digest() != Some(d))
+        {
             d.verify(&resp.body)?;
         }
         let digest = match (reference, announced) {

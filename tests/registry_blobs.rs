@@ -163,5 +163,36 @@ fn a_body_cut_short_is_a_connection_error_not_a_hang() {
         .copy_to(&mut Vec::new())
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
+    // The message names the server the blob came from.
+    assert!(
+        err.to_string()
+            .contains(&format!("127.0.0.1:{}", server.port())),
+        "{err}"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn read_errors_recovered_with_from_io_name_the_server() {
+    // The path the C API takes: `Read`, then `Error::from_io`.
+    let server = fault::FaultServer::start(vec![fault::partial_body(
+        200,
+        &[("Content-Type", "application/octet-stream")],
+        1000,
+        b"only a little".to_vec(),
+    )]);
+    let client = Client::builder(&server.url())
+        .timeout(Duration::from_secs(2))
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let mut blob = client.blob("app", &sha256_digest(b"x")).unwrap();
+    let io_err = blob.read_to_end(&mut Vec::new()).unwrap_err();
+    let err = Error::from_io(io_err);
+    assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("127.0.0.1:{}", server.port())),
+        "{err}"
+    );
 }
