@@ -8,6 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::clock::{Clock, SystemClock};
+use crate::text::check_header_value;
 use crate::{Client, Error, Result};
 
 /// How the client proves who it is.
@@ -390,11 +391,13 @@ impl ClientBuilder {
             }
         }
         if let Credentials::Bearer(t) = &self.credentials {
-            if t.is_empty() || t.bytes().any(|b| b.is_ascii_control() || b == b' ') {
-                return Err(Error::invalid(
-                    "bearer token is empty or not a header-safe value",
-                ));
+            if t.contains(' ') {
+                return Err(Error::invalid("bearer token contains a space"));
             }
+            check_header_value("bearer token", t).map_err(Error::invalid)?;
+        }
+        if let Some(ua) = &self.user_agent {
+            check_header_value("user agent", ua).map_err(Error::invalid)?;
         }
         let mut extra_roots = Vec::new();
         for source in &self.ca {
@@ -558,5 +561,10 @@ mod tests {
             e(ClientBuilder::new("h").ca_certificate_pem(b"junk")),
             InvalidInput
         );
+        assert_eq!(
+            e(ClientBuilder::new("h").user_agent("x\r\nX-Evil: 1")),
+            InvalidInput
+        );
+        assert_eq!(e(ClientBuilder::new("h").bearer_token("")), InvalidInput);
     }
 }

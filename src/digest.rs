@@ -12,7 +12,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::Digest as _;
 
-use crate::reference::quote;
+use crate::text::quote;
 use crate::{Error, Result};
 
 /// A supported digest algorithm.

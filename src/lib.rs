@@ -38,6 +38,7 @@ pub mod pagination;
 pub mod platform;
 pub mod reference;
 pub(crate) mod singleflight;
+pub(crate) mod text;
 pub(crate) mod transport;
 
 pub use blob::BlobReader;

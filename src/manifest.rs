@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::digest::Digest;
 use crate::platform::{null_default, Platform};
-use crate::reference::quote;
+use crate::text::quote;
 use crate::{Error, Result};
 
 /// Media types of manifests and configs.

@@ -5,7 +5,7 @@
 
 use url::Url;
 
-use crate::reference::quote;
+use crate::text::quote;
 use crate::{Error, Result};
 
 /// One page of a catalog or tag listing.

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::reference::quote;
+use crate::text::quote;
 use crate::{Error, Result};
 
 /// Deserializes `null` (or an absent field, with `#[serde(default)]`) as

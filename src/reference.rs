@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::digest::Digest;
+use crate::text::quote;
 use crate::{Error, Result};
 
 /// The longest repository name the spec allows, slashes included.
@@ -11,22 +12,6 @@ pub const MAX_REPOSITORY_LEN: usize = 255;
 
 /// The longest tag the spec allows.
 pub const MAX_TAG_LEN: usize = 128;
-
-/// Quotes caller or server supplied text for an error message: escaped, and
-/// cut after 64 characters so that huge input never ends up in a message.
-pub(crate) fn quote(s: &str) -> String {
-    const MAX: usize = 64;
-    let mut out = String::from("\"");
-    let mut chars = s.chars();
-    for c in chars.by_ref().take(MAX) {
-        out.extend(c.escape_debug());
-    }
-    out.push('"');
-    if chars.next().is_some() {
-        out.push_str(&format!("… ({} bytes)", s.len()));
-    }
-    out
-}
 
 /// Checks one path component: `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`.
 /// Returns why it is invalid.

@@ -2,7 +2,7 @@
 //! `Bearer realm="https://auth.example/token",service="registry",scope="repository:x:pull"`.
 
 use crate::auth::scope::{self, Scope};
-use crate::reference::quote;
+use crate::text::quote;
 use crate::{Error, Result};
 
 /// One authentication challenge.

@@ -4,7 +4,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::reference::{check_component, quote};
+use crate::reference::check_component;
+use crate::text::quote;
 use crate::{Error, Result};
 
 /// One resource scope: a resource type, a resource name and actions.

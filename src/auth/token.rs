@@ -10,7 +10,8 @@ use url::Url;
 
 use crate::clock::Clock;
 use crate::error::parse_diagnostics;
-use crate::transport::http::{display_url, limits, read_capped, read_prefix, Method};
+use crate::text::redact_url;
+use crate::transport::http::{limits, read_capped, read_prefix, Method};
 use crate::transport::{Failure, Transport};
 use crate::{Error, Result};
 
@@ -127,7 +128,7 @@ fn fetch(
             q.append_pair("scope", scope);
         }
     }
-    let realm_shown = display_url(&url);
+    let realm_shown = redact_url(&url);
     let body = transport.with_retry(&url, || {
         let mut headers = Vec::new();
         if let Some(b) = basic {

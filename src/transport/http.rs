@@ -10,6 +10,7 @@ use ureq::Body;
 use url::Url;
 
 use crate::config::Config;
+use crate::text::redact_url;
 use crate::Error;
 
 use super::Failure;
@@ -144,21 +145,10 @@ pub(crate) fn read_prefix(body: &mut Body, limit: u64) -> Vec<u8> {
     out
 }
 
-/// Where to point a user: scheme, host and path, never userinfo or query
-/// (a token endpoint's query could name an account).
-pub(crate) fn display_url(url: &Url) -> String {
-    format!(
-        "{}://{}{}",
-        url.scheme(),
-        url.host_str().unwrap_or(""),
-        url.port().map(|p| format!(":{p}")).unwrap_or_default()
-    ) + url.path()
-}
-
 /// Maps one of ureq's errors; `phase` tells whether the head or the body
 /// was being read.
 pub(crate) fn map_ureq(err: ureq::Error, url: &Url, phase: &str) -> Failure {
-    let at = display_url(url);
+    let at = redact_url(url);
     match err {
         ureq::Error::Timeout(t) => Failure::retryable(Error::Timeout {
             message: format!("{phase} to {at} ({t})"),
@@ -207,7 +197,7 @@ pub(crate) fn map_io(e: std::io::Error, url: &Url, phase: &str) -> Failure {
         }
         return Failure::retryable(Error::connection(format!("{phase} failed")));
     }
-    let at = display_url(url);
+    let at = redact_url(url);
     // ureq reports TLS failures (a certificate it cannot verify, a failed
     // handshake) as InvalidData: retrying cannot fix them.
     if e.kind() == K::InvalidData {

@@ -19,10 +19,11 @@ use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::parse_diagnostics;
+use crate::text::redact_url;
 use crate::{Error, Result};
 
 use self::breaker::Breakers;
-use self::http::{display_url, header, header_all, limits, read_capped, read_prefix, Http, Method};
+use self::http::{header, header_all, limits, read_capped, read_prefix, Http, Method};
 use self::retry::{parse_retry_after, retryable_status, RetryPolicy};
 
 /// Redirect hops followed before giving up.
@@ -317,7 +318,7 @@ impl Transport {
                     status,
                     diagnostics: vec![note(
                         "REDIRECT_LOOP",
-                        &format!("redirect loop at {}", display_url(&next)),
+                        &format!("redirect loop at {}", redact_url(&next)),
                     )],
                 }));
             }
