@@ -13,13 +13,13 @@ use crate::blob::BlobReader;
 use crate::cache::{Cache, CacheStats};
 use crate::config::{ClientBuilder, Config};
 use crate::digest::Digest;
+use crate::http::{header, limits, Method};
 use crate::manifest::media_type::{self, ACCEPT_MANIFESTS};
 use crate::manifest::{ImageConfig, ImageManifest, Manifest};
 use crate::pagination::{list_url, next_link, Page};
 use crate::platform::Platform;
 use crate::reference::{validate_repository, Reference};
-use crate::transport::http::{header, header_all, limits, Method};
-use crate::transport::{Request, Response, Transport};
+use crate::request::{Request, Response, Transport};
 use crate::{Error, Result};
 
 /// A registry client: cheap to clone, `Send + Sync`; clones share one
@@ -392,10 +392,7 @@ impl Client {
         // about it, not about the credentials this client holds.
         let (status, headers) = self.inner.transport.probe(&url, what)?;
         let auth_required = status == 401;
-        let anonymous = matches!(
-            self.inner.config.credentials,
-            crate::config::Credentials::Anonymous
-        );
+        let anonymous = !self.inner.transport.has_credentials()?;
         if auth_required && !anonymous {
             // Then with the credentials, so bad ones are reported here.
             self.send(&Request {
@@ -545,7 +542,14 @@ impl Client {
         .unwrap_or_default();
         // Checked against the page we asked for, not where a redirect led:
         // a next page is only ever fetched from the registry itself.
-        let next = next_link(header_all(&resp.headers, "link"), url)?;
+        let next = next_link(
+            resp.headers
+                .get_all("link")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect::<Vec<_>>(),
+            url,
+        )?;
         let query = |key: &str| {
             url.query_pairs()
                 .find(|(k, _)| k == key)
@@ -852,7 +856,7 @@ impl Client {
         validate_repository(repository)?;
         let digest = Digest::parse(digest)?;
         let what = format!("blob {repository}@{digest}");
-        let (resp, url) = self.inner.transport.open(&Request {
+        let resp = self.inner.transport.open(&Request {
             method: Method::Get,
             url: self.url(&format!("v2/{repository}/blobs/{digest}"))?,
             accept: None,
@@ -861,8 +865,11 @@ impl Client {
             limit: u64::MAX,
             what: &what,
         })?;
-        let size = header(resp.headers(), "content-length").and_then(|v| v.trim().parse().ok());
-        Ok(BlobReader::new(resp.into_body(), digest, size, url))
+        let size = resp
+            .header("content-length")
+            .and_then(|v| v.trim().parse().ok());
+        let url = resp.url.clone();
+        Ok(BlobReader::new(resp.into_reader(), digest, size, url))
     }
 
     /// A repository's name and all its tags.

@@ -33,14 +33,17 @@ pub mod clock;
 pub mod digest;
 #[allow(unsafe_code)]
 pub mod ffi;
+pub(crate) mod http;
 pub mod manifest;
 pub mod pagination;
 pub mod platform;
 pub mod reference;
+pub(crate) mod request;
+pub(crate) mod resilience;
 pub(crate) mod singleflight;
 pub(crate) mod text;
-pub(crate) mod transport;
 
+pub use auth::{Credential, CredentialProvider};
 pub use blob::BlobReader;
 pub use client::{Client, ImageInfo, LayerInfo, ManifestResponse, Pages, PingInfo, RepositoryInfo};
 pub use config::{

@@ -42,7 +42,9 @@ fn host_of(srv: &FaultServer) -> String {
 /// Asserts `err` is `CircuitOpen` for `host` and returns its `retry_in`.
 fn circuit_open(err: &Error, host: &str) -> Duration {
     match err {
-        Error::CircuitOpen { host: h, retry_in } => {
+        Error::CircuitOpen {
+            host: h, retry_in, ..
+        } => {
             assert_eq!(h, host, "{err}");
             *retry_in
         }

@@ -38,9 +38,11 @@ pub(crate) use errors::{clear_last_error, record, set_last_error};
 /// handed to C faithfully, so it is a decode error rather than a panic or a
 /// silently changed value.
 pub(crate) fn c_string(text: String, what: &str) -> Result<CString, Error> {
-    CString::new(text).map_err(|_| Error::Decode {
-        context: what.to_string(),
-        message: "the value contains a NUL byte and cannot be returned as a C string".into(),
+    CString::new(text).map_err(|_| {
+        Error::decode(
+            what,
+            "the value contains a NUL byte and cannot be returned as a C string",
+        )
     })
 }
 
@@ -109,7 +111,7 @@ pub(crate) fn query<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
 // The one way to check pointers.
 
 fn invalid(message: String) -> Error {
-    Error::InvalidInput { message }
+    Error::invalid(message)
 }
 
 /// A reference from a pointer argument; NULL is `REGC_ERR_INVALID_ARGUMENT`.
