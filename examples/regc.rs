@@ -184,7 +184,7 @@ fn report(e: &Error) -> ExitCode {
 /// How [`escape_controls`] writes a control character.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Escape {
-    /// For text lines: `\n`, `\r`, `\t`, else `\u{1b}` (as Rust's `escape_debug`).
+    /// For text lines: `\n`, `\r`, `\t`, else `\u{1b}` (`char::escape_default`).
     Text,
     /// For serialized JSON, where serde_json has escaped C0 inside strings
     /// but left DEL and C1 raw; `\n` stays, as only pretty-printing puts a
