@@ -287,9 +287,10 @@ fn build_client(o: &Options) -> Result<Client, Fail> {
 
 /// A failure to write the result (a closed pipe, a full disk).
 fn output_error(e: std::io::Error) -> Fail {
-    Fail::Lib(Error::Io {
-        message: format!("cannot write to stdout: {e}"),
-    })
+    Fail::Lib(Error::from(std::io::Error::new(
+        e.kind(),
+        format!("cannot write to stdout: {e}"),
+    )))
 }
 
 fn print_json(v: &serde_json::Value) -> std::io::Result<()> {

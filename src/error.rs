@@ -56,6 +56,25 @@ pub(crate) fn parse_diagnostics(body: &[u8]) -> Vec<Diagnostic> {
         .unwrap_or_default()
 }
 
+/// What a server said in a body that is not the spec's JSON, when it is a
+/// short line of text (Go's "Client sent an HTTP request to an HTTPS
+/// server.", a proxy's complaint): quoted, escaped and cut, plus the fix
+/// when it says the port speaks TLS.
+fn plain_text_reason(body: &[u8]) -> String {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return String::new();
+    };
+    let line = text.trim().lines().next().unwrap_or("").trim();
+    if line.is_empty() || line.starts_with('<') || line.starts_with('{') {
+        return String::new();
+    }
+    let mut reason = crate::text::quote(line);
+    if line.contains("HTTPS server") {
+        reason.push_str(" (the registry speaks HTTPS: use an https:// URL)");
+    }
+    reason
+}
+
 fn join(d: &[Diagnostic]) -> String {
     if d.is_empty() {
         return String::new();
@@ -572,7 +591,11 @@ impl Error {
             },
             _ => Error::Registry {
                 status,
-                message: String::new(),
+                message: if diagnostics.is_empty() {
+                    plain_text_reason(body)
+                } else {
+                    String::new()
+                },
                 diagnostics,
             },
         }
@@ -677,6 +700,31 @@ impl Error {
             }
         }
         self
+    }
+}
+
+/// Local I/O (a file, a pipe) becomes [`Error::Io`], keeping the
+/// `io::Error` as its source; an `io::Error` that carries this crate's
+/// error (as a [`BlobReader`](crate::BlobReader)'s do) gives that error
+/// back, so `?` on a blob read keeps its kind.
+///
+/// ```
+/// use registry_client::{Error, ErrorKind};
+/// fn save() -> Result<(), Error> {
+///     std::fs::File::open("/nonexistent/dir/file")?;
+///     Ok(())
+/// }
+/// assert_eq!(save().unwrap_err().kind(), ErrorKind::Io);
+/// ```
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            return Error::from_io(e);
+        }
+        Error::Io {
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        }
     }
 }
 

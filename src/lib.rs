@@ -31,8 +31,11 @@ pub mod auth;
 pub mod cache;
 pub mod clock;
 pub mod digest;
+// Private: the C API is the header's, not part of the Rust docs; its
+// `#[no_mangle]` functions are exported from the cdylib and staticlib all
+// the same.
 #[allow(unsafe_code)]
-pub mod ffi;
+mod ffi;
 pub(crate) mod http;
 pub mod manifest;
 pub mod pagination;

@@ -1140,7 +1140,7 @@ fn host_of(srv: &FaultServer) -> String {
 /// `CircuitOpen` for `srv`'s host; returns its `retry_in`.
 fn circuit_open(err: &Error, srv: &FaultServer) -> Duration {
     match err {
-        Error::CircuitOpen { host, retry_in } => {
+        Error::CircuitOpen { host, retry_in, .. } => {
             assert_eq!(*host, host_of(srv), "{err}");
             *retry_in
         }

@@ -157,14 +157,12 @@ fn plain_http_client_against_tls_registry_fails() {
     }
 }
 
-/// What the user should be told in that case: today the message is only
-/// "registry answered HTTP 400" (the plain-text body is dropped, as only
-/// JSON error bodies are read), which does not point at the scheme.
+/// What the user is told in that case: the server's own line, and the fix.
 #[test]
-#[ignore = "known gap, reported: a 400 from a TLS port does not say the server speaks HTTPS"]
 fn plain_http_client_against_tls_registry_is_told_the_server_speaks_https() {
     let reg = Registry::tls();
     let e = plain_client_for(&reg).ping().unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("HTTPS"), "{msg}");
+    assert!(msg.contains("use an https:// URL"), "{msg}");
 }

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::text::check_header_value;
+use crate::text::{check_header_value, quote};
 use crate::{Error, Result};
 
 /// Credentials for one registry.
@@ -62,14 +62,30 @@ impl Credential {
     pub(crate) fn validate(&self) -> Result<()> {
         match self {
             Credential::Basic { username, password } => {
-                if username.is_empty() || username.contains(':') {
-                    return Err(Error::invalid(
-                        "username must be non-empty and must not contain ':'",
-                    ));
+                // Sent base64-encoded (RFC 7617): any UTF-8 goes, but not
+                // the ':' that ends the user name, nor control characters.
+                if username.is_empty() {
+                    return Err(Error::invalid("username is empty"));
                 }
-                check_header_value("username", username).map_err(Error::invalid)?;
-                if password.chars().any(|c| c.is_control()) {
-                    return Err(Error::invalid("password contains a control character"));
+                if username.contains(':') {
+                    return Err(Error::invalid(format!(
+                        "username {} contains ':', which separates it from the password",
+                        quote(username)
+                    )));
+                }
+                if let Some(c) = username.chars().find(|c| c.is_control()) {
+                    return Err(Error::invalid(format!(
+                        "username {} contains the control character {}",
+                        quote(username),
+                        c.escape_debug()
+                    )));
+                }
+                if let Some(c) = password.chars().find(|c| c.is_control()) {
+                    // The password itself is never shown.
+                    return Err(Error::invalid(format!(
+                        "password contains the control character {}",
+                        c.escape_debug()
+                    )));
                 }
                 Ok(())
             }
@@ -144,6 +160,7 @@ mod tests {
         assert!(Credential::basic("a:b", "p").validate().is_err());
         assert!(Credential::basic("", "p").validate().is_err());
         assert!(Credential::basic("a\r\nX: y", "p").validate().is_err());
+        assert!(Credential::basic("jürgen", "pässwört").validate().is_ok());
         assert!(Credential::basic("a", "p\nq").validate().is_err());
         assert!(Credential::bearer("tok-123").validate().is_ok());
         assert!(Credential::bearer("").validate().is_err());
