@@ -22,6 +22,8 @@ pub(crate) struct Config {
     /// Tests make a loopback registry count as a public one, to show what
     /// the address rules refuse (see `http::resolve`).
     pub registry_is_public: bool,
+    /// Host names answered without DNS (tests stand in for a DNS answer).
+    pub resolve: Vec<(String, std::net::IpAddr)>,
     pub timeout: Duration,
     pub max_retries: u32,
     pub retry_delay: Duration,
@@ -71,6 +73,7 @@ pub struct ClientBuilder {
     registry: String,
     credentials: Credentials,
     registry_is_public: bool,
+    resolve: Vec<(String, std::net::IpAddr)>,
     timeout: Duration,
     max_retries: u32,
     retry_delay: Duration,
@@ -129,6 +132,7 @@ impl ClientBuilder {
             registry: registry.to_string(),
             credentials: Credentials::Static(Static(None)),
             registry_is_public: false,
+            resolve: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             max_retries: DEFAULT_MAX_RETRIES,
             retry_delay: DEFAULT_RETRY_DELAY,
@@ -189,6 +193,15 @@ impl ClientBuilder {
     /// ```
     pub fn credentials(mut self, provider: impl CredentialProvider + 'static) -> Self {
         self.credentials = Credentials::Provider(Arc::new(provider));
+        self
+    }
+
+    /// Answers lookups of `host` with `addr` instead of asking DNS, as
+    /// curl's `--resolve` does; tests use it to play a DNS server that
+    /// answers a public-looking name with an internal address.
+    #[doc(hidden)]
+    pub fn resolve_to(mut self, host: &str, addr: std::net::IpAddr) -> Self {
+        self.resolve.push((host.to_ascii_lowercase(), addr));
         self
     }
 
@@ -431,6 +444,7 @@ impl ClientBuilder {
                 Credentials::Provider(p) => p,
             },
             registry_is_public: self.registry_is_public,
+            resolve: self.resolve,
             timeout: self.timeout,
             max_retries: self.max_retries,
             retry_delay: self.retry_delay,

@@ -315,7 +315,11 @@ impl Http {
             .max_response_header_size(256 << 10)
             .tls_config(tls)
             .build();
-        let resolver = PolicyResolver::new(&config.base, config.registry_is_public);
+        let resolver = PolicyResolver::new(
+            &config.base,
+            config.registry_is_public,
+            config.resolve.clone(),
+        );
         let agent = ureq::Agent::with_parts(
             agent_config,
             ureq::unversioned::transport::DefaultConnector::new(),

@@ -72,6 +72,8 @@ pub(crate) struct PolicyResolver {
     /// Tests make a loopback registry count as public.
     registry_forced_public: bool,
     cache: Mutex<HashMap<(String, u16), Looked>>,
+    /// Names answered without DNS.
+    overrides: Vec<(String, IpAddr)>,
 }
 
 impl fmt::Debug for PolicyResolver {
@@ -89,13 +91,18 @@ fn bare_host(host: &str) -> String {
 }
 
 impl PolicyResolver {
-    pub(crate) fn new(registry: &Url, forced_public: bool) -> PolicyResolver {
+    pub(crate) fn new(
+        registry: &Url,
+        forced_public: bool,
+        overrides: Vec<(String, IpAddr)>,
+    ) -> PolicyResolver {
         PolicyResolver {
             registry_host: bare_host(registry.host_str().unwrap_or("")),
             registry_port: registry.port_or_known_default().unwrap_or(443),
             registry: AtomicU8::new(UNKNOWN),
             registry_forced_public: forced_public,
             cache: Mutex::new(HashMap::new()),
+            overrides,
         }
     }
 
@@ -104,6 +111,15 @@ impl PolicyResolver {
     fn lookup(&self, host: &str, port: u16, timeout: Duration) -> std::io::Result<Vec<SocketAddr>> {
         if let Ok(ip) = host.parse::<IpAddr>() {
             return Ok(vec![SocketAddr::new(ip, port)]);
+        }
+        let pinned: Vec<SocketAddr> = self
+            .overrides
+            .iter()
+            .filter(|(name, _)| name == host)
+            .map(|(_, ip)| SocketAddr::new(*ip, port))
+            .collect();
+        if !pinned.is_empty() {
+            return Ok(pinned);
         }
         let key = (host.to_string(), port);
         let now = Instant::now();
@@ -249,7 +265,11 @@ mod tests {
 
     #[test]
     fn literals_are_not_looked_up_and_the_registry_is_always_allowed() {
-        let r = PolicyResolver::new(&Url::parse("http://127.0.0.1:5000/").unwrap(), false);
+        let r = PolicyResolver::new(
+            &Url::parse("http://127.0.0.1:5000/").unwrap(),
+            false,
+            vec![],
+        );
         let a = resolve(&r, "http://127.0.0.1:5000/v2/").unwrap();
         assert_eq!(a, vec!["127.0.0.1:5000".parse().unwrap()]);
         // An internal registry may send us anywhere internal.
@@ -261,7 +281,14 @@ mod tests {
     fn a_public_registry_cannot_send_us_inside() {
         // A registry that counts as public (as a test can make a loopback
         // one count).
-        let r = PolicyResolver::new(&Url::parse("http://127.0.0.1:5000/").unwrap(), true);
+        let r = PolicyResolver::new(
+            &Url::parse("http://127.0.0.1:5000/").unwrap(),
+            true,
+            vec![(
+                "metadata.example.test".into(),
+                "169.254.169.254".parse().unwrap(),
+            )],
+        );
         resolve(&r, "http://127.0.0.1:5000/v2/").unwrap();
         for inside in [
             "http://127.0.0.1:5001/",
@@ -269,6 +296,8 @@ mod tests {
             "http://[::1]:80/",
             "http://169.254.169.254/latest/meta-data",
             "http://localhost:5000/",
+            // A public-looking name that DNS answers with an internal address.
+            "http://metadata.example.test/",
         ] {
             let e = resolve(&r, inside).unwrap_err();
             let ureq::Error::Io(io) = e else {
@@ -282,7 +311,11 @@ mod tests {
 
     #[test]
     fn answers_are_cached_and_bounded() {
-        let r = PolicyResolver::new(&Url::parse("http://127.0.0.1:5000/").unwrap(), false);
+        let r = PolicyResolver::new(
+            &Url::parse("http://127.0.0.1:5000/").unwrap(),
+            false,
+            vec![],
+        );
         for port in 0..(MAX_NAMES as u16 * 2) {
             resolve(&r, &format!("http://localhost:{}/", 1000 + port)).unwrap();
         }
