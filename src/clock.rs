@@ -3,8 +3,9 @@
 //! Everything in the client that depends on time — the circuit breaker's
 //! cooldown, the cache's time to live, token expiry and the sleeps between
 //! retries — asks a [`Clock`] instead of the operating system. The client uses
-//! [`SystemClock`] unless told otherwise; tests inject a [`ManualClock`] and
-//! move time forward by hand, so nothing really waits.
+//! [`SystemClock`] unless told otherwise; tests inject a `ManualClock`
+//! (cargo feature `test-util`) and move time forward by hand, so nothing
+//! really waits.
 
 use std::fmt;
 use std::sync::Arc;
@@ -61,20 +62,25 @@ impl Clock for SystemClock {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 /// Total time a [`ManualClock`] can be moved forward; further advances are
 /// ignored, so that no arithmetic on [`Instant`] or [`SystemTime`] can overflow.
 const MANUAL_MAX_ELAPSED: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
+#[cfg(any(test, feature = "test-util"))]
 /// The wall-clock time a [`ManualClock`] starts at: 2023-11-14T22:13:20Z.
 const MANUAL_EPOCH_SECS: u64 = 1_700_000_000;
 
+#[cfg(any(test, feature = "test-util"))]
 #[derive(Debug)]
 struct ManualState {
     elapsed: Duration,
     slept: Duration,
 }
 
-/// A clock that only moves when told to, for tests.
+#[cfg(any(test, feature = "test-util"))]
+/// A clock that only moves when told to, for tests (cargo feature
+/// `test-util`).
 ///
 /// It starts at a fixed wall-clock time (2023-11-14T22:13:20Z, or the one given
 /// to [`ManualClock::starting_at`]) and at the [`Instant`] it was created.
@@ -106,6 +112,7 @@ pub struct ManualClock {
     state: Arc<Mutex<ManualState>>,
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl fmt::Debug for ManualClock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.state.lock();
@@ -116,12 +123,14 @@ impl fmt::Debug for ManualClock {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl Default for ManualClock {
     fn default() -> Self {
         ManualClock::new()
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl ManualClock {
     /// A clock at 2023-11-14T22:13:20Z (Unix time 1 700 000 000).
     ///
@@ -198,6 +207,7 @@ impl ManualClock {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl Clock for ManualClock {
     fn now(&self) -> Instant {
         self.start + self.elapsed()

@@ -377,12 +377,12 @@ impl ClientBuilder {
 
     /// The clock behind timeouts of cached entries and tokens, the breaker's
     /// cooldown and retry sleeps; tests inject a
-    /// [`ManualClock`](crate::clock::ManualClock).
+    /// `ManualClock` (cargo feature `test-util`).
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use registry_client::clock::ManualClock;
-    /// let b = registry_client::Client::builder("localhost:5000").clock(Arc::new(ManualClock::new()));
+    /// use registry_client::clock::SystemClock;
+    /// let b = registry_client::Client::builder("localhost:5000").clock(Arc::new(SystemClock));
     /// # b.build()?; Ok::<(), registry_client::Error>(())
     /// ```
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
