@@ -17,9 +17,8 @@ use std::time::Duration;
 
 use fault::*;
 use images::*;
-use registry_client::cache::CacheStats;
 use registry_client::clock::ManualClock;
-use registry_client::{Client, ClientBuilder, ErrorKind};
+use registry_client::{CacheStats, Client, ClientBuilder, ErrorKind};
 
 const TTL: Duration = Duration::from_secs(30);
 const REPO: &str = "team/app";
