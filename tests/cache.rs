@@ -148,8 +148,11 @@ fn a_manifest_fetched_by_tag_also_serves_its_digest_after_the_tag_expires() {
     assert_eq!(srv.request_count(), 1, "{:?}", srv.requests());
 }
 
+/// A tag can move at any time: `manifest_digest` by tag asks the registry
+/// even when the tag's manifest is cached (issue 7 #9; it used to answer
+/// from the cache and send nothing). An unchanged answer keeps the entry.
 #[test]
-fn manifest_digest_of_a_cached_tag_sends_nothing() {
+fn manifest_digest_of_a_cached_tag_asks_the_registry() {
     let img = image("a");
     let srv = registry(&[&img]);
     let clock = ManualClock::new();
@@ -159,7 +162,12 @@ fn manifest_digest_of_a_cached_tag_sends_nothing() {
         client.manifest_digest(REPO, "t0").unwrap().as_str(),
         img.digest
     );
-    assert_eq!(srv.request_count(), 1);
+    let reqs = srv.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    assert_eq!(reqs[1].method, "HEAD");
+    assert_eq!(reqs[1].path(), format!("/v2/{REPO}/manifests/t0"));
+    client.get_manifest(REPO, "t0").unwrap();
+    assert_eq!(srv.request_count(), 2, "the tag's entry is still good");
 }
 
 #[test]
