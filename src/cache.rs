@@ -347,6 +347,12 @@ impl<S: Shelves> Cache<S> {
         K::shelf(&mut state.shelves).lru.push(key, entry);
     }
 
+    /// Drops the entry for `key`, if any. Not counted as a lookup or an
+    /// eviction.
+    pub(crate) fn remove<K: Kind<S>>(&self, key: &K) {
+        self.state.lock().remove(key);
+    }
+
     /// Drops the entry for `key` if `stale` says so of its value (expired or
     /// not). Not counted as a lookup or an eviction.
     pub(crate) fn remove_if<K: Kind<S>>(&self, key: &K, stale: impl FnOnce(&K::Value) -> bool) {
@@ -828,6 +834,10 @@ mod tests {
         assert!(c.get(&k("a")).is_some(), "kept: the predicate said no");
         c.remove_if(&k("a"), |v| **v == "A");
         assert!(c.get(&k("a")).is_none());
+        c.remove(&k("b"));
+        c.remove(&k("b"));
+        assert!(c.get(&k("b")).is_none());
+        c.insert(k("b"), v("B"), 6, false);
         c.remove_where(|_: &u32, v| **v == "A");
         assert!(c.get(&1u32).is_none());
         assert!(c.get(&k("b")).is_some());

@@ -419,3 +419,30 @@ fn a_cached_response_needs_no_token_either() {
         "nothing sent for a cached response"
     );
 }
+
+#[test]
+fn invalidating_a_digest_drops_the_tags_that_pointed_to_it() {
+    let (a, b) = (image("a"), image("b"));
+    let srv = registry(&[&a, &b]);
+    let clock = ManualClock::new();
+    let client = builder(&srv.url(), &clock).build().unwrap();
+    client.get_manifest(REPO, "t0").unwrap();
+    client.get_manifest(REPO, "t1").unwrap();
+    assert_eq!(client.cache_stats().entries, 4, "by tag and by digest");
+
+    let digest: registry_client::Digest = a.digest.parse().unwrap();
+    client.invalidate_manifest(REPO, &digest);
+    let s = client.cache_stats();
+    assert_eq!((s.entries, s.evictions), (2, 0), "{s:?}");
+    client.get_manifest(REPO, "t1").unwrap();
+    assert_eq!(manifests_seen(&srv), 2, "t1 is still cached");
+    client.get_manifest(REPO, "t0").unwrap();
+    assert_eq!(manifests_seen(&srv), 3, "t0 went with its digest");
+
+    client.invalidate_manifest(REPO, "t1");
+    client.invalidate_manifest(REPO, "not a tag");
+    client.get_manifest(REPO, &b.digest).unwrap();
+    assert_eq!(manifests_seen(&srv), 3, "t1's digest stays");
+    client.get_manifest(REPO, "t1").unwrap();
+    assert_eq!(manifests_seen(&srv), 4);
+}

@@ -321,9 +321,10 @@ impl Client {
     }
 
     fn fetch_page_uncached(&self, listing: &Listing, url: &Url, budget: Budget) -> Result<Listed> {
-        let (scope, what) = match listing {
-            Listing::Catalog => (Scope::catalog(), listing.what()),
-            Listing::Tags(repo) => (Scope::pull(repo), listing.what()),
+        let what = listing.what();
+        let scope = match listing {
+            Listing::Catalog => Scope::catalog(),
+            Listing::Tags(repo) => Scope::pull(repo),
         };
         let resp = self.send(&Request {
             accept: Some("application/json"),

@@ -184,16 +184,16 @@ impl Client {
             return;
         };
         let cache = &self.inner.cache;
-        if let Reference::Digest(d) = &reference {
-            cache.remove_where(|k: &ManifestKey, m| k.repository == repository && &m.digest == d);
-        }
-        cache.remove_if(
-            &ManifestKey {
+        match reference {
+            // The manifest itself is among those with its digest.
+            Reference::Digest(d) => {
+                cache.remove_where(|k: &ManifestKey, m| k.repository == repository && m.digest == d)
+            }
+            tag => cache.remove(&ManifestKey {
                 repository: repository.to_string(),
-                reference,
-            },
-            |_| true,
-        );
+                reference: tag,
+            }),
+        }
     }
 
     /// Forgets every cached answer about `repository`'s tags: its tag list
