@@ -2,6 +2,9 @@
 lists tags, fetches a manifest and checks its digest with hashlib.
 
 Environment: REGC_TEST_LIB (path of libregistry_client.so), REGC_TEST_OPEN_URL.
+
+Checks raise through `expect`, never a bare `assert`: those vanish under
+PYTHONOPTIMIZE / python -O, and the test would pass without checking.
 """
 import ctypes
 import hashlib
@@ -9,7 +12,18 @@ import os
 import sys
 
 REGC_OK = 0
+REGC_ERR_INVALID_ARGUMENT = 1
 REGC_ERR_NOT_FOUND = 3
+
+
+class CheckFailed(Exception):
+    """A check of this test failed."""
+
+
+def expect(condition: bool, what: str, detail: object = "") -> None:
+    """Raises CheckFailed unless `condition` holds (whatever -O says)."""
+    if not condition:
+        raise CheckFailed(f"{what} {detail!r}" if detail != "" else what)
 
 
 def main() -> int:
@@ -19,6 +33,8 @@ def main() -> int:
     c_p = ctypes.c_void_p
     lib.regc_version.restype = ctypes.c_char_p
     lib.regc_version.argtypes = []
+    lib.regc_status_name.restype = ctypes.c_char_p
+    lib.regc_status_name.argtypes = [ctypes.c_uint32]
     lib.regc_last_error_message.restype = ctypes.c_char_p
     lib.regc_last_error_message.argtypes = []
     lib.regc_last_error_http_status.restype = ctypes.c_uint16
@@ -55,8 +71,12 @@ def main() -> int:
             raise RuntimeError(f"status {status}: {lib.regc_last_error_message().decode()}")
 
     print("library version", lib.regc_version().decode())
+    # Any number names a status or "unknown status" (no crash).
+    expect(lib.regc_status_name(REGC_ERR_NOT_FOUND) == b"REGC_ERR_NOT_FOUND", "status name")
+    for n in (15, 999, 2**32 - 1):
+        expect(lib.regc_status_name(n) == b"unknown status", "unknown status name", n)
     config = lib.regc_config_new(url)
-    assert config, lib.regc_last_error_message()
+    expect(bool(config), "regc_config_new", lib.regc_last_error_message())
     client = c_p()
     check(lib.regc_client_new(config, ctypes.byref(client)))
     lib.regc_config_free(config)
@@ -65,9 +85,9 @@ def main() -> int:
         check(lib.regc_list_tags(client, b"many/tags", ctypes.byref(tags)))
         names = [lib.regc_string_list_get(tags, i).decode()
                  for i in range(lib.regc_string_list_len(tags))]
-        assert lib.regc_string_list_get(tags, len(names)) is None
+        expect(lib.regc_string_list_get(tags, len(names)) is None, "NULL past the end")
         lib.regc_string_list_free(tags)
-        assert sorted(names) == [f"t{i:02d}" for i in range(25)], names
+        expect(sorted(names) == [f"t{i:02d}" for i in range(25)], "tags", names)
 
         manifest = c_p()
         check(lib.regc_get_manifest(client, b"oci/app", b"v1", ctypes.byref(manifest)))
@@ -77,17 +97,21 @@ def main() -> int:
         digest = lib.regc_manifest_digest(manifest).decode()
         media_type = lib.regc_manifest_media_type(manifest).decode()
         lib.regc_manifest_free(manifest)
-        assert digest == "sha256:" + hashlib.sha256(body).hexdigest(), digest
-        assert media_type == "application/vnd.oci.image.manifest.v1+json", media_type
+        expect(digest == "sha256:" + hashlib.sha256(body).hexdigest(), "digest", digest)
+        expect(media_type == "application/vnd.oci.image.manifest.v1+json", "media type",
+               media_type)
 
         missing = c_p(1234)
         status = lib.regc_list_tags(client, b"no/such-repo", ctypes.byref(missing))
-        assert status == REGC_ERR_NOT_FOUND, status
-        assert missing.value == 1234  # untouched on failure
-        assert lib.regc_last_error_http_status() == 404
-        assert b"not found" in lib.regc_last_error_message()
+        expect(status == REGC_ERR_NOT_FOUND, "status of a missing repository", status)
+        expect(missing.value == 1234, "output untouched on failure", missing.value)
+        expect(lib.regc_last_error_http_status() == 404, "HTTP status",
+               lib.regc_last_error_http_status())
+        expect(b"not found" in lib.regc_last_error_message(), "message",
+               lib.regc_last_error_message())
         # Bytes that are not UTF-8 are an invalid argument, not a crash.
-        assert lib.regc_list_tags(client, b"\xff", ctypes.byref(missing)) == 1
+        status = lib.regc_list_tags(client, b"\xff", ctypes.byref(missing))
+        expect(status == REGC_ERR_INVALID_ARGUMENT, "non-UTF-8 repository", status)
     finally:
         lib.regc_client_free(client)
     print(f"test_ctypes: all checks passed ({len(names)} tags, {digest})")

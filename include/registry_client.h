@@ -386,10 +386,11 @@ void regc_config_free(struct regc_config *config);
 /**
  * Username and password (or an access token as the password) for Basic
  * challenges and to obtain Bearer tokens. Replaces any earlier credentials.
- * The strings are copied. A username that is empty or contains ':' is
- * refused by `regc_client_new()`.
+ * The strings are copied.
  *
- * Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8.
+ * Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8,
+ * when the username is empty or contains ':', or when either contains a
+ * control character (such as CR or LF); the config is then unchanged.
  *
  * # Safety
  *
@@ -402,10 +403,11 @@ enum regc_status regc_config_set_basic_auth(struct regc_config *config,
 
 /**
  * A ready bearer token sent with every request (no token exchange).
- * Replaces any earlier credentials. The string is copied; an empty token or
- * one with spaces or control characters is refused by `regc_client_new()`.
+ * Replaces any earlier credentials. The string is copied.
  *
- * Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8.
+ * Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8,
+ * or when the token is empty or contains a space, a control character (such
+ * as CR or LF) or non-ASCII text; the config is then unchanged.
  *
  * # Safety
  *
@@ -508,7 +510,9 @@ enum regc_status regc_config_set_ca_cert_pem(struct regc_config *config,
  * The `User-Agent` header (default `registry-client/<version>`). The string
  * is copied.
  *
- * Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8.
+ * Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8,
+ * or when the string cannot be a header value (empty, control characters
+ * such as CR or LF, non-ASCII text); the config is then unchanged.
  *
  * # Safety
  *
@@ -592,11 +596,11 @@ const char *regc_last_error_message(void);
 uint16_t regc_last_error_http_status(void);
 
 /**
- * The name of a status, such as "REGC_ERR_NOT_FOUND". The string is static
- * (never freed, never NULL). `status` must be one of the `regc_status`
- * values. Thread-safe.
+ * The name of a status, such as "REGC_ERR_NOT_FOUND"; "unknown status"
+ * for a number that is no `regc_status` value (any number may be passed).
+ * The string is static (never freed, never NULL). Thread-safe.
  */
-const char *regc_status_name(enum regc_status status);
+const char *regc_status_name(uint32_t status);
 
 /**
  * The library's version, such as "0.1.0" (the same as the header's

@@ -7,43 +7,23 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::auth::credentials::Static;
+use crate::auth::{Credential, CredentialProvider};
 use crate::clock::{Clock, SystemClock};
 use crate::text::check_header_value;
 use crate::{Client, Error, Result};
-
-/// How the client proves who it is.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) enum Credentials {
-    Anonymous,
-    /// Username and password (or an access token used as the password).
-    Basic {
-        username: String,
-        password: String,
-    },
-    /// A bearer token sent as it is; no token exchange.
-    Bearer(String),
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Credentials::Anonymous => f.write_str("Anonymous"),
-            Credentials::Basic { username, .. } => f
-                .debug_struct("Basic")
-                .field("username", username)
-                .field("password", &"<redacted>")
-                .finish(),
-            Credentials::Bearer(_) => f.write_str("Bearer(<redacted>)"),
-        }
-    }
-}
 
 /// Validated settings shared by every part of a client.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
     /// `scheme://host[:port]/[prefix/]`, always ending in `/`.
     pub base: Url,
-    pub credentials: Credentials,
+    pub credentials: Arc<dyn CredentialProvider>,
+    /// Tests make a loopback registry count as a public one, to show what
+    /// the address rules refuse (see `http::resolve`).
+    pub registry_is_public: bool,
+    /// Host names answered without DNS (tests stand in for a DNS answer).
+    pub resolve: Vec<(String, std::net::IpAddr)>,
     pub timeout: Duration,
     pub max_retries: u32,
     pub retry_delay: Duration,
@@ -62,6 +42,13 @@ pub(crate) struct Config {
     // Listing bounds (see `ClientBuilder::max_list_items`).
     pub max_list_items: usize,
     pub max_list_bytes: usize,
+}
+
+/// Where the builder's credentials come from.
+#[derive(Clone, Debug)]
+enum Credentials {
+    Static(Static),
+    Provider(Arc<dyn CredentialProvider>),
 }
 
 #[derive(Clone)]
@@ -88,6 +75,8 @@ enum CaSource {
 pub struct ClientBuilder {
     registry: String,
     credentials: Credentials,
+    registry_is_public: bool,
+    resolve: Vec<(String, std::net::IpAddr)>,
     timeout: Duration,
     max_retries: u32,
     retry_delay: Duration,
@@ -147,7 +136,9 @@ impl ClientBuilder {
     pub(crate) fn new(registry: &str) -> ClientBuilder {
         ClientBuilder {
             registry: registry.to_string(),
-            credentials: Credentials::Anonymous,
+            credentials: Credentials::Static(Static(None)),
+            registry_is_public: false,
+            resolve: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             max_retries: DEFAULT_MAX_RETRIES,
             retry_delay: DEFAULT_RETRY_DELAY,
@@ -176,10 +167,7 @@ impl ClientBuilder {
     /// # Ok::<(), registry_client::Error>(())
     /// ```
     pub fn basic_auth(mut self, username: &str, password: &str) -> Self {
-        self.credentials = Credentials::Basic {
-            username: username.to_string(),
-            password: password.to_string(),
-        };
+        self.credentials = Credentials::Static(Static(Some(Credential::basic(username, password))));
         self
     }
 
@@ -191,7 +179,45 @@ impl ClientBuilder {
     /// # Ok::<(), registry_client::Error>(())
     /// ```
     pub fn bearer_token(mut self, token: &str) -> Self {
-        self.credentials = Credentials::Bearer(token.to_string());
+        self.credentials = Credentials::Static(Static(Some(Credential::bearer(token))));
+        self
+    }
+
+    /// Credentials from a provider of your own (a keychain, a secret
+    /// store), asked once per client; replaces `basic_auth` and
+    /// `bearer_token`.
+    ///
+    /// ```
+    /// use registry_client::{Client, Credential, CredentialProvider, Result};
+    /// #[derive(Debug)]
+    /// struct Vault;
+    /// impl CredentialProvider for Vault {
+    ///     fn credential(&self, registry: &str) -> Result<Option<Credential>> {
+    ///         Ok(Some(Credential::basic("ci", format!("token-for-{registry}"))))
+    ///     }
+    /// }
+    /// let c = Client::builder("localhost:5000").credentials(Vault).build()?;
+    /// # Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn credentials(mut self, provider: impl CredentialProvider + 'static) -> Self {
+        self.credentials = Credentials::Provider(Arc::new(provider));
+        self
+    }
+
+    /// Answers lookups of `host` with `addr` instead of asking DNS, as
+    /// curl's `--resolve` does; tests use it to play a DNS server that
+    /// answers a public-looking name with an internal address.
+    #[doc(hidden)]
+    pub fn resolve_to(mut self, host: &str, addr: std::net::IpAddr) -> Self {
+        self.resolve.push((host.to_ascii_lowercase(), addr));
+        self
+    }
+
+    /// Treats the registry as one on the public internet even when it is on
+    /// loopback, so that tests can show what the address rules refuse.
+    #[doc(hidden)]
+    pub fn registry_counts_as_public(mut self, public: bool) -> Self {
+        self.registry_is_public = public;
         self
     }
 
@@ -423,18 +449,8 @@ impl ClientBuilder {
         if self.page_size == Some(0) {
             return Err(Error::invalid("page size must be at least 1"));
         }
-        if let Credentials::Basic { username, .. } = &self.credentials {
-            if username.is_empty() || username.contains(':') {
-                return Err(Error::invalid(
-                    "username must be non-empty and must not contain ':'",
-                ));
-            }
-        }
-        if let Credentials::Bearer(t) = &self.credentials {
-            if t.contains(' ') {
-                return Err(Error::invalid("bearer token contains a space"));
-            }
-            check_header_value("bearer token", t).map_err(Error::invalid)?;
+        if let Credentials::Static(Static(Some(c))) = &self.credentials {
+            c.validate()?;
         }
         if let Some(ua) = &self.user_agent {
             check_header_value("user agent", ua).map_err(Error::invalid)?;
@@ -466,7 +482,12 @@ impl ClientBuilder {
         }
         Ok(Config {
             base,
-            credentials: self.credentials,
+            credentials: match self.credentials {
+                Credentials::Static(s) => Arc::new(s),
+                Credentials::Provider(p) => p,
+            },
+            registry_is_public: self.registry_is_public,
+            resolve: self.resolve,
             timeout: self.timeout,
             max_retries: self.max_retries,
             retry_delay: self.retry_delay,

@@ -56,6 +56,25 @@ pub(crate) fn parse_diagnostics(body: &[u8]) -> Vec<Diagnostic> {
         .unwrap_or_default()
 }
 
+/// What a server said in a body that is not the spec's JSON, when it is a
+/// short line of text (Go's "Client sent an HTTP request to an HTTPS
+/// server.", a proxy's complaint): quoted, escaped and cut, plus the fix
+/// when it says the port speaks TLS.
+fn plain_text_reason(body: &[u8]) -> String {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return String::new();
+    };
+    let line = text.trim().lines().next().unwrap_or("").trim();
+    if line.is_empty() || line.starts_with('<') || line.starts_with('{') {
+        return String::new();
+    }
+    let mut reason = crate::text::quote(line);
+    if line.contains("HTTPS server") {
+        reason.push_str(" (the registry speaks HTTPS: use an https:// URL)");
+    }
+    reason
+}
+
 fn join(d: &[Diagnostic]) -> String {
     if d.is_empty() {
         return String::new();
@@ -72,7 +91,15 @@ fn attempts_suffix(attempts: u32) -> String {
     }
 }
 
+/// A boxed cause, kept as an error's `source()`.
+type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 /// Everything that can go wrong.
+///
+/// Match on [`Error::kind`] for a stable category; the variants carry the
+/// details, and may gain fields (they are `#[non_exhaustive]`, so match them
+/// with `..`). The underlying error, when there is one (an I/O error, a TLS
+/// failure, a JSON syntax error), is the [`source`](std::error::Error::source).
 ///
 /// ```
 /// use registry_client::{Client, Error, ErrorKind};
@@ -85,12 +112,17 @@ fn attempts_suffix(attempts: u32) -> String {
 pub enum Error {
     /// Bad input from the caller: a URL, name, reference, platform or setting.
     #[error("invalid input: {message}")]
+    #[non_exhaustive]
     InvalidInput {
         /// What was wrong.
         message: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<Cause>,
     },
     /// 401 or 403, or the token endpoint refused, failed or was refused by us.
     #[error("authentication failed: {message}{}", join(.diagnostics))]
+    #[non_exhaustive]
     Auth {
         /// The HTTP status, when one was received.
         status: Option<u16>,
@@ -98,9 +130,13 @@ pub enum Error {
         message: String,
         /// What the registry said.
         diagnostics: Vec<Diagnostic>,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<Cause>,
     },
     /// 404: the repository, manifest, blob or tag does not exist.
     #[error("not found: {what}{}", join(.diagnostics))]
+    #[non_exhaustive]
     NotFound {
         /// What was asked for.
         what: String,
@@ -109,6 +145,7 @@ pub enum Error {
     },
     /// Network, DNS, TLS or 5xx failure.
     #[error("connection error: {message}{}{}", join(.diagnostics), attempts_suffix(*.attempts))]
+    #[non_exhaustive]
     Connection {
         /// What failed.
         message: String,
@@ -118,17 +155,25 @@ pub enum Error {
         diagnostics: Vec<Diagnostic>,
         /// Attempts made before giving up.
         attempts: u32,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<Cause>,
     },
     /// A connect, read or overall deadline passed.
     #[error("timed out: {message}{}", attempts_suffix(*.attempts))]
+    #[non_exhaustive]
     Timeout {
         /// Which deadline.
         message: String,
         /// Attempts made before giving up.
         attempts: u32,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<Cause>,
     },
     /// 429 Too Many Requests.
     #[error("rate limited{}{}{}", .retry_after.map(|d| format!(", retry after {}s", d.as_secs())).unwrap_or_default(), join(.diagnostics), attempts_suffix(*.attempts))]
+    #[non_exhaustive]
     RateLimited {
         /// The registry's `Retry-After`, when given.
         retry_after: Option<Duration>,
@@ -137,16 +182,21 @@ pub enum Error {
         /// Attempts made before giving up.
         attempts: u32,
     },
-    /// Any other unexpected HTTP status.
-    #[error("registry answered HTTP {status}{}", join(.diagnostics))]
+    /// Any other unexpected HTTP status, or an answer that breaks the
+    /// protocol (a redirect loop, a redirect without `Location`).
+    #[error("registry answered HTTP {status}{}{}", if .message.is_empty() { String::new() } else { format!(": {}", .message) }, join(.diagnostics))]
+    #[non_exhaustive]
     Registry {
         /// The HTTP status.
         status: u16,
+        /// What is wrong with the answer, when the status alone does not say.
+        message: String,
         /// What the registry said.
         diagnostics: Vec<Diagnostic>,
     },
     /// The circuit breaker for this host is open; no request was sent.
     #[error("circuit open for {host}: too many consecutive failures, retry in {}ms", .retry_in.as_millis())]
+    #[non_exhaustive]
     CircuitOpen {
         /// The registry host.
         host: String,
@@ -155,6 +205,7 @@ pub enum Error {
     },
     /// Content did not hash to the digest it was asked or announced by.
     #[error("digest mismatch: expected {expected}, got {actual}")]
+    #[non_exhaustive]
     DigestMismatch {
         /// The digest asked for or announced.
         expected: String,
@@ -163,28 +214,38 @@ pub enum Error {
     },
     /// A response could not be decoded.
     #[error("cannot decode {context}: {message}")]
+    #[non_exhaustive]
     Decode {
         /// What was being decoded.
         context: String,
         /// Why it failed.
         message: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<Cause>,
     },
     /// A response body exceeded its size cap.
     #[error("{what} exceeds the limit of {limit} bytes")]
+    #[non_exhaustive]
     TooLarge {
         /// What was being read.
         what: String,
         /// The cap in bytes.
         limit: u64,
     },
-    /// Writing received content to the caller's sink failed.
+    /// Local I/O failed (writing received content to the caller's sink).
     #[error("I/O error: {message}")]
+    #[non_exhaustive]
     Io {
         /// What failed.
         message: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<Cause>,
     },
     /// A valid but unsupported thing, such as a schema 1 manifest.
     #[error("unsupported: {message}")]
+    #[non_exhaustive]
     Unsupported {
         /// What is not supported.
         message: String,
@@ -263,9 +324,9 @@ impl Error {
     /// The stable category of this error.
     ///
     /// ```
-    /// use registry_client::{Error, ErrorKind};
-    /// let e = Error::Unsupported { message: "schema 1".into() };
-    /// assert_eq!(e.kind(), ErrorKind::Unsupported);
+    /// use registry_client::{Client, ErrorKind};
+    /// let e = Client::builder("ftp://x").build().unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidInput);
     /// ```
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -288,9 +349,8 @@ impl Error {
     /// The HTTP status behind this error, when there was one.
     ///
     /// ```
-    /// use registry_client::Error;
-    /// let e = Error::Registry { status: 418, diagnostics: vec![] };
-    /// assert_eq!(e.http_status(), Some(418));
+    /// let e = registry_client::Client::builder("ftp://x").build().unwrap_err();
+    /// assert_eq!(e.http_status(), None);
     /// ```
     pub fn http_status(&self) -> Option<u16> {
         match self {
@@ -305,8 +365,8 @@ impl Error {
     /// What the registry said in its error body, if anything.
     ///
     /// ```
-    /// use registry_client::Error;
-    /// assert!(Error::Timeout { message: "read".into(), attempts: 1 }.diagnostics().is_empty());
+    /// let e = registry_client::Client::builder("ftp://x").build().unwrap_err();
+    /// assert!(e.diagnostics().is_empty());
     /// ```
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match self {
@@ -323,8 +383,8 @@ impl Error {
     /// the error is not one that is retried).
     ///
     /// ```
-    /// use registry_client::Error;
-    /// assert_eq!(Error::Timeout { message: "read".into(), attempts: 4 }.attempts(), 4);
+    /// let e = registry_client::Client::builder("ftp://x").build().unwrap_err();
+    /// assert_eq!(e.attempts(), 1);
     /// ```
     pub fn attempts(&self) -> u32 {
         match self {
@@ -347,6 +407,14 @@ impl Error {
     pub(crate) fn invalid(message: impl Into<String>) -> Error {
         Error::InvalidInput {
             message: message.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn invalid_caused(message: impl Into<String>, cause: impl Into<Cause>) -> Error {
+        Error::InvalidInput {
+            message: message.into(),
+            source: Some(cause.into()),
         }
     }
 
@@ -354,6 +422,19 @@ impl Error {
         Error::Decode {
             context: context.into(),
             message: message.to_string(),
+            source: None,
+        }
+    }
+
+    /// A decode error whose cause (a JSON syntax error) stays reachable.
+    pub(crate) fn decode_caused(
+        context: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::Decode {
+            context: context.into(),
+            message: cause.to_string(),
+            source: Some(Box::new(cause)),
         }
     }
 
@@ -369,6 +450,33 @@ impl Error {
             status: None,
             diagnostics: Vec::new(),
             attempts: 1,
+            source: None,
+        }
+    }
+
+    pub(crate) fn connection_caused(message: impl Into<String>, cause: impl Into<Cause>) -> Error {
+        Error::Connection {
+            message: message.into(),
+            status: None,
+            diagnostics: Vec::new(),
+            attempts: 1,
+            source: Some(cause.into()),
+        }
+    }
+
+    pub(crate) fn timeout(message: impl Into<String>) -> Error {
+        Error::Timeout {
+            message: message.into(),
+            attempts: 1,
+            source: None,
+        }
+    }
+
+    pub(crate) fn timeout_caused(message: impl Into<String>, cause: impl Into<Cause>) -> Error {
+        Error::Timeout {
+            message: message.into(),
+            attempts: 1,
+            source: Some(cause.into()),
         }
     }
 
@@ -377,7 +485,271 @@ impl Error {
             status,
             message: message.into(),
             diagnostics: Vec::new(),
+            source: None,
         }
+    }
+
+    pub(crate) fn auth_caused(
+        status: Option<u16>,
+        message: impl Into<String>,
+        cause: impl Into<Cause>,
+    ) -> Error {
+        Error::Auth {
+            status,
+            message: message.into(),
+            diagnostics: Vec::new(),
+            source: Some(cause.into()),
+        }
+    }
+
+    #[allow(dead_code)] // used as the operations move to it
+    pub(crate) fn not_found(what: impl Into<String>) -> Error {
+        Error::NotFound {
+            what: what.into(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub(crate) fn too_large(what: impl Into<String>, limit: u64) -> Error {
+        Error::TooLarge {
+            what: what.into(),
+            limit,
+        }
+    }
+
+    /// An answer that breaks the protocol, with what is wrong with it.
+    pub(crate) fn registry(status: u16, message: impl Into<String>) -> Error {
+        Error::Registry {
+            status,
+            message: message.into(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub(crate) fn circuit_open(host: impl Into<String>, retry_in: Duration) -> Error {
+        Error::CircuitOpen {
+            host: host.into(),
+            retry_in,
+        }
+    }
+
+    #[allow(dead_code)] // used as the parsers move to it
+    pub(crate) fn digest_mismatch(expected: impl fmt::Display, actual: impl fmt::Display) -> Error {
+        Error::DigestMismatch {
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        }
+    }
+
+    /// Local I/O failed: `message` says what was being done.
+    pub(crate) fn io(message: impl Into<String>, cause: std::io::Error) -> Error {
+        Error::Io {
+            message: format!("{}: {cause}", message.into()),
+            source: Some(Box::new(cause)),
+        }
+    }
+
+    /// Maps a non-2xx status to an error, with what the registry said in
+    /// `body`: the one place a status becomes an error.
+    pub(crate) fn from_status(
+        status: u16,
+        body: &[u8],
+        what: &str,
+        retry_after: Option<Duration>,
+        attempts: u32,
+    ) -> Error {
+        let diagnostics = parse_diagnostics(body);
+        match status {
+            401 | 403 => Error::Auth {
+                status: Some(status),
+                message: format!(
+                    "{} {what}",
+                    if status == 401 {
+                        "unauthorized for"
+                    } else {
+                        "access denied to"
+                    }
+                ),
+                diagnostics,
+                source: None,
+            },
+            404 => Error::NotFound {
+                what: what.to_string(),
+                diagnostics,
+            },
+            429 => Error::RateLimited {
+                retry_after,
+                diagnostics,
+                attempts,
+            },
+            500..=599 => Error::Connection {
+                message: format!("server error HTTP {status} for {what}"),
+                status: Some(status),
+                diagnostics,
+                attempts,
+                source: None,
+            },
+            _ => Error::Registry {
+                status,
+                message: if diagnostics.is_empty() {
+                    plain_text_reason(body)
+                } else {
+                    String::new()
+                },
+                diagnostics,
+            },
+        }
+    }
+
+    /// Recovers this crate's error from an `io::Error` returned by a
+    /// [`BlobReader`](crate::BlobReader) (a digest mismatch, a timeout, a
+    /// reset connection); any other `io::Error` becomes a timeout or
+    /// connection error.
+    ///
+    /// ```
+    /// use registry_client::{Error, ErrorKind};
+    /// let e = Error::from_io(std::io::Error::new(std::io::ErrorKind::TimedOut, "slow"));
+    /// assert_eq!(e.kind(), ErrorKind::Timeout);
+    /// ```
+    pub fn from_io(e: std::io::Error) -> Error {
+        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            return match e.into_inner().map(|b| b.downcast::<Error>()) {
+                Some(Ok(inner)) => *inner,
+                _ => Error::connection("blob read failed"),
+            };
+        }
+        match e.kind() {
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                Error::timeout_caused(format!("blob read: {e}"), e)
+            }
+            _ => Error::connection_caused(format!("blob read: {e}"), e),
+        }
+    }
+
+    /// Rewrites every text this error carries from a server (messages,
+    /// what the registry said, its details) through `f`: how secrets a
+    /// server echoed back are removed before anyone sees the error.
+    pub(crate) fn map_text(mut self, f: &dyn Fn(&str) -> Option<String>) -> Error {
+        let fix = |s: &mut String| {
+            if let Some(new) = f(s) {
+                *s = new;
+            }
+        };
+        let fix_all = |d: &mut Vec<Diagnostic>| {
+            for d in d {
+                fix(&mut d.code);
+                fix(&mut d.message);
+                if let Some(detail) = &mut d.detail {
+                    map_json_text(detail, f);
+                }
+            }
+        };
+        match &mut self {
+            Error::InvalidInput { message, .. }
+            | Error::Timeout { message, .. }
+            | Error::Io { message, .. }
+            | Error::Unsupported { message } => fix(message),
+            Error::Auth {
+                message,
+                diagnostics,
+                ..
+            }
+            | Error::Connection {
+                message,
+                diagnostics,
+                ..
+            }
+            | Error::Registry {
+                message,
+                diagnostics,
+                ..
+            } => {
+                fix(message);
+                fix_all(diagnostics);
+            }
+            Error::NotFound { what, diagnostics } => {
+                fix(what);
+                fix_all(diagnostics);
+            }
+            Error::RateLimited { diagnostics, .. } => fix_all(diagnostics),
+            Error::Decode {
+                context, message, ..
+            } => {
+                fix(context);
+                fix(message);
+            }
+            Error::TooLarge { what, .. } => fix(what),
+            Error::CircuitOpen { host, .. } => fix(host),
+            Error::DigestMismatch { expected, actual } => {
+                fix(expected);
+                fix(actual);
+            }
+        }
+        // A cause's own text cannot be rewritten: drop a cause that
+        // carries what `f` would change.
+        let cause_text = std::error::Error::source(&self).map(|s| s.to_string());
+        if cause_text.is_some_and(|t| f(&t).is_some()) {
+            match &mut self {
+                Error::InvalidInput { source, .. }
+                | Error::Auth { source, .. }
+                | Error::Connection { source, .. }
+                | Error::Timeout { source, .. }
+                | Error::Decode { source, .. }
+                | Error::Io { source, .. } => *source = None,
+                _ => {}
+            }
+        }
+        self
+    }
+}
+
+/// Local I/O (a file, a pipe) becomes [`Error::Io`], keeping the
+/// `io::Error` as its source; an `io::Error` that carries this crate's
+/// error (as a [`BlobReader`](crate::BlobReader)'s do) gives that error
+/// back, so `?` on a blob read keeps its kind.
+///
+/// ```
+/// use registry_client::{Error, ErrorKind};
+/// fn save() -> Result<(), Error> {
+///     std::fs::File::open("/nonexistent/dir/file")?;
+///     Ok(())
+/// }
+/// assert_eq!(save().unwrap_err().kind(), ErrorKind::Io);
+/// ```
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            return Error::from_io(e);
+        }
+        Error::Io {
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        }
+    }
+}
+
+fn map_json_text(v: &mut serde_json::Value, f: &dyn Fn(&str) -> Option<String>) {
+    match v {
+        serde_json::Value::String(s) => {
+            if let Some(new) = f(s) {
+                *s = new;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|i| map_json_text(i, f)),
+        serde_json::Value::Object(map) => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            for k in keys {
+                if let Some(new_key) = f(&k) {
+                    if let Some(mut value) = map.remove(&k) {
+                        map_json_text(&mut value, f);
+                        map.insert(new_key, value);
+                    }
+                } else if let Some(value) = map.get_mut(&k) {
+                    map_json_text(value, f);
+                }
+            }
+        }
+        _ => {}
     }
 }
 

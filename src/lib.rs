@@ -30,16 +30,22 @@ mod error;
 pub mod auth;
 pub mod clock;
 pub mod digest;
+// Private: the C API is the header's, not part of the Rust docs; its
+// `#[no_mangle]` functions are exported from the cdylib and staticlib all
+// the same.
 #[allow(unsafe_code)]
-pub mod ffi;
+mod ffi;
+pub(crate) mod http;
 pub mod manifest;
 pub mod pagination;
 pub mod platform;
 pub mod reference;
+pub(crate) mod request;
+pub(crate) mod resilience;
 pub(crate) mod singleflight;
 pub(crate) mod text;
-pub(crate) mod transport;
 
+pub use auth::{Credential, CredentialProvider};
 pub use cache::CacheStats;
 pub use client::{
     BlobReader, Client, ImageInfo, LayerInfo, ManifestResponse, Pages, PingInfo, RepositoryInfo,

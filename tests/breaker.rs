@@ -42,7 +42,9 @@ fn host_of(srv: &FaultServer) -> String {
 /// Asserts `err` is `CircuitOpen` for `host` and returns its `retry_in`.
 fn circuit_open(err: &Error, host: &str) -> Duration {
     match err {
-        Error::CircuitOpen { host: h, retry_in } => {
+        Error::CircuitOpen {
+            host: h, retry_in, ..
+        } => {
             assert_eq!(h, host, "{err}");
             *retry_in
         }
@@ -58,10 +60,63 @@ fn fail_calls(client: &Client, n: usize, kind: ErrorKind) {
     }
 }
 
+/// The builder's defaults, seen in behaviour: exactly five consecutive
+/// failures open the breaker, it refuses for exactly 60 s on the clock, then
+/// lets one probe through.
 #[test]
-fn defaults_are_five_failures_and_sixty_seconds() {
-    assert_eq!(registry_client::DEFAULT_FAILURE_THRESHOLD, 5);
-    assert_eq!(registry_client::DEFAULT_COOLDOWN, COOLDOWN);
+fn by_default_five_failures_open_it_for_sixty_seconds_then_one_probe() {
+    let srv = FaultServer::start_repeating(vec![status(503)]);
+    let clock = ManualClock::new();
+    // Nothing about the breaker is set: the defaults apply.
+    let client = Client::builder(&srv.url())
+        .max_retries(0)
+        .timeout(Duration::from_secs(2))
+        .cache_capacity(0)
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    fail_calls(&client, 4, ErrorKind::Connection);
+    assert_eq!(srv.request_count(), 4);
+    // Four failures leave it closed: the fifth call reaches the server.
+    fail_calls(&client, 1, ErrorKind::Connection);
+    assert_eq!(srv.request_count(), 5);
+    // Five opened it.
+    let err = client.list_tags(REPO).unwrap_err();
+    assert_eq!(circuit_open(&err, &host_of(&srv)), Duration::from_secs(60));
+    assert_eq!(srv.request_count(), 5);
+
+    clock.advance(Duration::from_secs(59));
+    let err = client.list_tags(REPO).unwrap_err();
+    assert_eq!(circuit_open(&err, &host_of(&srv)), Duration::from_secs(1));
+    clock.advance(Duration::from_millis(999));
+    let err = client.list_tags(REPO).unwrap_err();
+    assert_eq!(circuit_open(&err, &host_of(&srv)), Duration::from_millis(1));
+    assert_eq!(srv.request_count(), 5, "nothing sent while open");
+
+    clock.advance(Duration::from_millis(1));
+    fail_calls(&client, 1, ErrorKind::Connection);
+    assert_eq!(srv.request_count(), 6, "one probe");
+    // The failed probe reopened it for another 60 s.
+    let err = client.list_tags(REPO).unwrap_err();
+    assert_eq!(circuit_open(&err, &host_of(&srv)), Duration::from_secs(60));
+    assert_eq!(srv.request_count(), 6);
+}
+
+/// With no cooldown the breaker's cooldown is over the moment it opens, so
+/// the call that opened it goes on with its retry (the probe) instead of
+/// giving up with `CircuitOpen`.
+#[test]
+fn a_zero_cooldown_does_not_stop_the_retry() {
+    let srv = FaultServer::start(vec![status(503), tags_ok()]);
+    let clock = ManualClock::new();
+    let client = builder(&srv.url(), &clock)
+        .circuit_breaker(1, Duration::ZERO)
+        .max_retries(1)
+        .build()
+        .unwrap();
+    assert_eq!(client.list_tags(REPO).unwrap(), ["v1"]);
+    assert_eq!(srv.request_count(), 2, "the retry was sent");
+    assert!(clock.slept() > Duration::ZERO, "after its backoff");
 }
 
 #[test]
@@ -249,8 +304,12 @@ fn a_probe_with_retries_left_still_makes_one_attempt() {
     let srv = FaultServer::start_repeating(vec![status(503)]);
     let clock = ManualClock::new();
     let client = builder(&srv.url(), &clock).max_retries(3).build().unwrap();
-    // Opens during the second call (attempts, not calls, are counted).
-    let _ = client.list_tags(REPO).unwrap_err();
+    // Opens during the second call (attempts, not calls, are counted): the
+    // first one's four attempts all reach the server and fail on their own.
+    let err = client.list_tags(REPO).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
+    assert_eq!(err.attempts(), 4, "{err}");
+    assert_eq!(srv.request_count(), 4);
     let err = client.list_tags(REPO).unwrap_err();
     circuit_open(&err, &host_of(&srv));
     assert_eq!(srv.request_count(), THRESHOLD);

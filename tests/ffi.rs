@@ -259,11 +259,16 @@ fn cpp_raii_wrapper() {
 fn python_ctypes() {
     build();
     let open = Registry::open();
-    run(
-        Command::new("python3")
-            .arg(root().join("ffi-tests/test_ctypes.py"))
-            .env("REGC_TEST_LIB", deps_dir().join("libregistry_client.so"))
-            .env("REGC_TEST_OPEN_URL", open.url()),
-        "python3 test_ctypes.py",
-    );
+    // Also with PYTHONOPTIMIZE, which strips `assert`: the test's checks
+    // must not be asserts, or this run would check nothing.
+    for optimize in ["", "1"] {
+        run(
+            Command::new("python3")
+                .arg(root().join("ffi-tests/test_ctypes.py"))
+                .env("REGC_TEST_LIB", deps_dir().join("libregistry_client.so"))
+                .env("REGC_TEST_OPEN_URL", open.url())
+                .env("PYTHONOPTIMIZE", optimize),
+            &format!("python3 test_ctypes.py (PYTHONOPTIMIZE={optimize:?})"),
+        );
+    }
 }

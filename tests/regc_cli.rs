@@ -2,6 +2,8 @@
 
 #[path = "support/fault.rs"]
 mod fault;
+#[path = "support/images.rs"]
+mod images;
 mod support;
 
 use std::io::Write;
@@ -419,6 +421,12 @@ fn bad_usage_exits_2() {
             "{args:?}: {}",
             stderr(&out)
         );
+        // The usage text keeps its lines (it is not escaped as one value).
+        assert!(
+            stderr(&out).lines().any(|l| l == "commands:"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
@@ -482,5 +490,329 @@ fn retry_flags_and_attempts_in_the_error_line() {
             None,
         );
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+}
+
+/// Number options out of range, not numbers, or too big for their type are
+/// usage errors (exit 2 with the usage text), never a panic (exit 101); the
+/// message names the option.
+#[test]
+fn bad_numbers_are_usage_errors_not_panics() {
+    // Nothing is ever sent: parsing fails first.
+    let url = fault::FaultServer::refused_url();
+    let bad = [
+        "1e300",
+        "-1",
+        "NaN",
+        "nan",
+        "inf",
+        "-inf",
+        "18446744073709551616",
+        "340282366920938463463374607431768211456",
+        "1e-300",
+        "",
+        "0x10",
+    ];
+    for flag in ["--timeout", "--retries", "--retry-delay-ms", "--page-size"] {
+        for value in bad {
+            for args in [
+                vec!["--registry", url.as_str(), flag, value, "catalog"],
+                vec![
+                    "--registry",
+                    url.as_str(),
+                    &format!("{flag}={value}"),
+                    "catalog",
+                ],
+            ] {
+                let out = run(&args, &[], None);
+                let err = stderr(&out);
+                assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+                assert!(err.contains("usage: regc"), "{args:?}: {err}");
+                assert!(err.starts_with(&format!("regc: {flag}")), "{args:?}: {err}");
+                assert!(!err.contains("panicked"), "{args:?}: {err}");
+                assert!(out.stdout.is_empty(), "{args:?}");
+            }
+        }
+    }
+    // Too large for a sane run (a retry delay of u64::MAX ms would sleep
+    // forever), and a page size of 0: usage errors as well.
+    for (flag, value) in [
+        ("--timeout", "1e15"),
+        ("--timeout", "18446744073709551615"),
+        ("--retry-delay-ms", "18446744073709551615"),
+        ("--retries", "4294967295"),
+        ("--page-size", "0"),
+    ] {
+        let out = run(&["--registry", &url, flag, value, "catalog"], &[], None);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(err.starts_with(&format!("regc: {flag}")), "{err}");
+    }
+}
+
+/// Limits are inclusive: the largest and smallest accepted values work.
+#[test]
+fn number_options_at_their_limits_are_accepted() {
+    let srv = fault::FaultServer::start_repeating(vec![fault::json(
+        200,
+        r#"{"name":"team/app","tags":["v1"]}"#,
+    )]);
+    let url = srv.url();
+    for args in [
+        ["--timeout", "86400"],
+        ["--timeout", "0.5"],
+        ["--retries", "100"],
+        ["--retry-delay-ms", "3600000"],
+        ["--retry-delay-ms", "0"],
+        ["--page-size", "1"],
+        ["--page-size", "10000"],
+    ] {
+        let mut all = vec!["--registry", url.as_str()];
+        all.extend(args);
+        all.extend(["tags", "team/app"]);
+        let out = run(&all, &[], None);
+        assert_success(&out, &all);
+        assert_eq!(lines(&out.stdout), ["v1"], "{all:?}");
+    }
+    // A 1 ns timeout is accepted (it then times out, or the refused
+    // connection is reported): an error, not a usage error.
+    let refused = fault::FaultServer::refused_url();
+    let out = run(
+        &[
+            "--registry",
+            &refused,
+            "--retries",
+            "0",
+            "--timeout",
+            "1e-9",
+            "ping",
+        ],
+        &[],
+        None,
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+}
+
+// ---------------------------------------------------------------------------
+// Terminal escape injection: what a registry sends is shown, not obeyed.
+// ---------------------------------------------------------------------------
+
+/// Sets the terminal title (OSC 0) when printed raw.
+const TITLE: &str = "\u{1b}]0;pwned\u{7}";
+/// Forges a line that looks like regc's own error report when printed raw.
+const FORGED: &str = "ok\nerror: forged";
+/// A C1 CSI (U+009B) and DEL, which serde_json leaves unescaped.
+const C1_AND_DEL: &str = "red\u{9b}31m\u{7f}";
+/// How regc shows [`TITLE`], [`FORGED`] and [`C1_AND_DEL`].
+const TITLE_SHOWN: &str = "\\u{1b}]0;pwned\\u{7}";
+const FORGED_SHOWN: &str = "ok\\nerror: forged";
+const C1_AND_DEL_SHOWN: &str = "red\\u{9b}31m\\u{7f}";
+
+/// No byte of `out` is a control character a terminal would act on (other
+/// than the newline ending each line), and no line is a forged error.
+fn assert_inert(out: &[u8], what: &str) {
+    let shown = String::from_utf8_lossy(out);
+    assert!(!out.contains(&0x1b), "{what}: raw ESC in {shown:?}");
+    assert!(!out.contains(&0x7f), "{what}: raw DEL in {shown:?}");
+    let text = std::str::from_utf8(out).unwrap_or_else(|e| panic!("{what}: {e}"));
+    if let Some(c) = text.chars().find(|&c| c.is_control() && c != '\n') {
+        panic!("{what}: raw {c:?} in {shown:?}");
+    }
+    for line in text.lines() {
+        assert!(!line.starts_with("error: forged"), "{what}: {shown:?}");
+    }
+}
+
+fn run_against(srv: &fault::FaultServer, args: &[&str]) -> Output {
+    let url = srv.url();
+    let mut all = vec!["--registry", url.as_str(), "--retries", "0"];
+    all.extend_from_slice(args);
+    run(&all, &[], None)
+}
+
+#[test]
+fn catalog_and_tags_escape_control_characters() {
+    let names = [TITLE, FORGED, C1_AND_DEL, "plain"];
+    let shown = [TITLE_SHOWN, FORGED_SHOWN, C1_AND_DEL_SHOWN, "plain"];
+    let catalog = serde_json::json!({ "repositories": names }).to_string();
+    let tags = serde_json::json!({ "name": "team/app", "tags": names }).to_string();
+    let srv = fault::FaultServer::start_routed_repeating(vec![
+        (
+            fault::Route::prefix("/v2/_catalog"),
+            vec![fault::json(200, &catalog)],
+        ),
+        (
+            fault::Route::prefix("/v2/team/app/tags/"),
+            vec![fault::json(200, &tags)],
+        ),
+    ]);
+    for args in [&["catalog"][..], &["tags", "team/app"]] {
+        let out = run_against(&srv, args);
+        assert_success(&out, args);
+        assert_inert(&out.stdout, &format!("{args:?} stdout"));
+        assert_inert(&out.stderr, &format!("{args:?} stderr"));
+        assert_eq!(lines(&out.stdout), shown, "{args:?}");
+
+        // JSON stays JSON and says exactly what the registry sent, with
+        // every control character escaped (DEL and C1 too).
+        let mut json_args = vec!["--json"];
+        json_args.extend_from_slice(args);
+        let out = run_against(&srv, &json_args);
+        assert_success(&out, &json_args);
+        assert_inert(&out.stdout, &format!("{json_args:?} stdout"));
+        let v: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v, names, "{json_args:?}");
+    }
+}
+
+#[test]
+fn inspect_escapes_control_characters() {
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "author": FORGED,
+        "config": {
+            "Labels": { TITLE: FORGED, "c1": C1_AND_DEL },
+            "Env": [format!("PS1={TITLE}")],
+            "Entrypoint": [FORGED],
+            "Cmd": [TITLE],
+            "WorkingDir": C1_AND_DEL,
+            "User": TITLE,
+        },
+        "rootfs": { "type": "layers", "diff_ids": [] },
+    })
+    .to_string();
+    let config_digest = images::sha256(config.as_bytes());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": images::OCI_MANIFEST,
+        "config": { "mediaType": images::OCI_CONFIG, "digest": config_digest, "size": config.len() },
+        "layers": [],
+    })
+    .to_string();
+    let digest = images::sha256(manifest.as_bytes());
+    let srv = fault::FaultServer::start_routed_repeating(vec![
+        (
+            fault::Route::prefix("/v2/team/app/manifests/"),
+            vec![fault::respond(
+                200,
+                &[
+                    ("Content-Type", images::OCI_MANIFEST),
+                    ("Docker-Content-Digest", &digest),
+                ],
+                manifest.clone(),
+            )],
+        ),
+        (
+            fault::Route::prefix("/v2/team/app/blobs/"),
+            vec![fault::respond(200, &[], config.clone())],
+        ),
+    ]);
+    let args = ["inspect", "team/app", "v1"];
+    let out = run_against(&srv, &args);
+    assert_success(&out, &args);
+    assert_inert(&out.stdout, "inspect stdout");
+    assert_inert(&out.stderr, "inspect stderr");
+    let t = text(&out.stdout);
+    for want in [
+        format!("author:       {FORGED_SHOWN}"),
+        format!("label:        {TITLE_SHOWN}={FORGED_SHOWN}"),
+        format!("label:        c1={C1_AND_DEL_SHOWN}"),
+        format!("env:          PS1={TITLE_SHOWN}"),
+        format!("working dir:  {C1_AND_DEL_SHOWN}"),
+        format!("user:         {TITLE_SHOWN}"),
+    ] {
+        assert!(t.lines().any(|l| l == want), "no line {want:?} in:\n{t}");
+    }
+    // Each line is one field: nothing a value carried started a new one.
+    for line in t.lines() {
+        let field = line.split(':').next().unwrap();
+        assert!(
+            [
+                "digest",
+                "media type",
+                "platform",
+                "created",
+                "author",
+                "size",
+                "entrypoint",
+                "cmd",
+                "working dir",
+                "user",
+                "env",
+                "label",
+                "layer"
+            ]
+            .contains(&field),
+            "unexpected line {line:?} in:\n{t}"
+        );
+    }
+
+    let args = ["--json", "inspect", "team/app", "v1"];
+    let out = run_against(&srv, &args);
+    assert_success(&out, &args);
+    assert_inert(&out.stdout, "inspect --json stdout");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["author"], FORGED);
+    assert_eq!(v["labels"][TITLE], FORGED);
+    assert_eq!(v["config"]["working_dir"], C1_AND_DEL);
+
+    // `manifest` writes the registry's bytes exactly, whatever they hold.
+    let args = ["manifest", "team/app", "v1"];
+    let out = run_against(&srv, &args);
+    assert_success(&out, &args);
+    assert!(out.stdout == manifest.as_bytes());
+}
+
+#[test]
+fn registry_error_messages_are_escaped_on_stderr() {
+    let body = serde_json::json!({
+        "errors": [{
+            "code": "MANIFEST_UNKNOWN",
+            "message": format!("gone{TITLE}\n{FORGED}"),
+            "detail": null,
+        }]
+    })
+    .to_string();
+    let srv = fault::FaultServer::start_repeating(vec![fault::json(404, &body)]);
+    for args in [
+        &["manifest", "team/app", "v1"][..],
+        &["inspect", "team/app", "v1"],
+        &["digest", "team/app", "v1"],
+        &["tags", "team/app"],
+        &["catalog"],
+    ] {
+        let out = run_against(&srv, args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert_inert(&out.stderr, &format!("{args:?} stderr"));
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err:?}");
+        assert!(err.starts_with("error: not_found:"), "{args:?}: {err}");
+        // `digest` asks with HEAD: no body, so no message to show.
+        if args[0] != "digest" {
+            assert!(
+                err.contains(&format!("gone{TITLE_SHOWN}\\n{FORGED_SHOWN}")),
+                "{args:?}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn usage_errors_escape_what_the_user_typed() {
+    let url = fault::FaultServer::refused_url();
+    for args in [
+        vec!["--registry", &url, "--x\u{1b}]0;pwned\u{7}", "ping"],
+        vec!["--registry", &url, "--timeout", "1\nerror: forged", "ping"],
+        vec!["--registry", &url, "frob\u{1b}[2J\nerror: forged"],
+    ] {
+        let out = run(&args, &[], None);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_inert(&out.stderr, &format!("{args:?} stderr"));
+        assert!(err.starts_with("regc: "), "{err}");
     }
 }

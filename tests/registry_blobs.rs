@@ -135,7 +135,9 @@ fn content_that_does_not_match_its_digest_fails_at_the_end() {
         .copy_to(&mut Vec::new())
         .unwrap_err();
     match err {
-        Error::DigestMismatch { expected, actual } => {
+        Error::DigestMismatch {
+            expected, actual, ..
+        } => {
             assert!(expected.starts_with(&wanted), "{expected}");
             assert!(actual.starts_with(&sha256_digest(&body)), "{actual}");
         }

@@ -496,7 +496,9 @@ fn digest_mismatch_from_fault_server() {
     let e = c.get_manifest("x/app", "v1").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
     match &e {
-        registry_client::Error::DigestMismatch { expected, actual } => {
+        registry_client::Error::DigestMismatch {
+            expected, actual, ..
+        } => {
             assert_eq!(expected, &announced);
             assert_eq!(actual, &served);
         }

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use registry_client::{Client, ErrorKind, Manifest};
+use registry_client::{Client, Error, ErrorKind, Manifest};
 use support::seed::{APP_TAG, MULTI_OCI, MULTI_TAG, OCI_APP};
 use support::{sha256_hex, skopeo_raw_manifest, Registry};
 
@@ -84,8 +84,41 @@ fn tls_certificate_error_is_not_retried() {
     let e = c.ping().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
     let msg = e.to_string();
-    assert!(msg.contains("TLS error with"), "{msg}");
+    assert!(
+        msg.contains(&format!("TLS error with https://{}/v2/", reg.host())),
+        "{msg}"
+    );
+    assert!(msg.contains("invalid peer certificate"), "{msg}");
     assert_eq!(e.attempts(), 1, "{msg}");
+}
+
+/// An `https://` client against a plain-HTTP registry: the handshake gets
+/// an HTTP answer instead of a TLS record. A TLS connection error, named as
+/// such, and not retried (the server will not start speaking TLS).
+#[test]
+fn https_client_against_plain_registry_is_a_tls_error() {
+    let reg = Registry::open();
+    let c = Client::builder(&format!("https://{}", reg.host()))
+        .timeout(Duration::from_secs(5))
+        .max_retries(2)
+        .retry_delay(Duration::from_millis(1))
+        .max_retry_delay(Duration::from_millis(5))
+        .build()
+        .unwrap();
+    for e in [
+        c.ping().unwrap_err(),
+        c.get_manifest(OCI_APP, APP_TAG).unwrap_err(),
+    ] {
+        assert!(matches!(e, Error::Connection { status: None, .. }), "{e:?}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains(&format!("TLS error with https://{}/v2/", reg.host())),
+            "{msg}"
+        );
+        // What rustls says of an HTTP answer to its ClientHello.
+        assert!(msg.contains("InvalidContentType"), "{msg}");
+        assert_eq!(e.attempts(), 1, "{msg}");
+    }
 }
 
 #[test]
@@ -95,16 +128,41 @@ fn tls_without_verification_works() {
     check_works(&reg, &c);
 }
 
+fn plain_client_for(reg: &Registry) -> Client {
+    Client::builder(&format!("http://{}", reg.host()))
+        .timeout(Duration::from_secs(5))
+        .max_retries(2)
+        .retry_delay(Duration::from_millis(1))
+        .max_retry_delay(Duration::from_millis(5))
+        .build()
+        .unwrap()
+}
+
+/// An `http://` client against a TLS registry: Go's TLS server answers the
+/// plain request with `400 Bad Request` (body "Client sent an HTTP request
+/// to an HTTPS server."). A registry error with that status, not retried.
 #[test]
 fn plain_http_client_against_tls_registry_fails() {
     let reg = Registry::tls();
-    let c = Client::builder(&format!("http://{}", reg.host()))
-        .timeout(Duration::from_secs(5))
-        .max_retries(0)
-        .build()
-        .unwrap();
-    let e = c.ping().unwrap_err();
-    // Go's TLS server answers plain HTTP with a 400.
-    assert_ne!(e.kind(), ErrorKind::InvalidInput, "{e}");
-    assert!(c.get_manifest(OCI_APP, APP_TAG).is_err());
+    let c = plain_client_for(&reg);
+    for e in [
+        c.ping().unwrap_err(),
+        c.get_manifest(OCI_APP, APP_TAG).unwrap_err(),
+        c.list_tags(OCI_APP).unwrap_err(),
+    ] {
+        assert!(matches!(e, Error::Registry { status: 400, .. }), "{e:?}");
+        assert_eq!(e.kind(), ErrorKind::Registry, "{e}");
+        assert_eq!(e.http_status(), Some(400), "{e}");
+        assert_eq!(e.attempts(), 1, "{e}");
+    }
+}
+
+/// What the user is told in that case: the server's own line, and the fix.
+#[test]
+fn plain_http_client_against_tls_registry_is_told_the_server_speaks_https() {
+    let reg = Registry::tls();
+    let e = plain_client_for(&reg).ping().unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("HTTPS"), "{msg}");
+    assert!(msg.contains("use an https:// URL"), "{msg}");
 }

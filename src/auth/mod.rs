@@ -1,14 +1,23 @@
-//! Authentication: what to send with a request, and what to do with a 401.
+//! The top layer of the request path: what to send with a request, and
+//! what to do with a 401.
 //!
-//! The first request goes out bare (or with a static bearer token). A 401's
-//! challenge tells which scheme the registry wants; that is remembered, so
-//! later requests carry Basic credentials or a cached token from the start
-//! and one token serves every request of its scope until it expires.
+//! `Authorizer::send` wraps the retry layer. The first request goes out
+//! bare (or with a static bearer token). A 401's challenge tells which
+//! scheme the registry wants; that is remembered, so later requests carry
+//! Basic credentials or a cached token from the start, and one token serves
+//! every request of its scope until it expires. Tokens are fetched through
+//! the layer below (`Resilient`), never back up through this one.
+//!
+//! Credentials come from a `CredentialProvider`; every secret this layer
+//! sees is remembered in `Secrets` so that what servers echo back can be
+//! scrubbed.
 
 pub(crate) mod basic;
 pub mod challenge;
+pub(crate) mod credentials;
 pub(crate) mod realm;
 pub mod scope;
+pub(crate) mod secrets;
 pub(crate) mod token;
 
 use std::sync::Arc;
@@ -16,14 +25,16 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use url::Url;
 
-use crate::clock::Clock;
-use crate::config::{Config, Credentials};
-use crate::transport::Transport;
+use crate::config::Config;
+use crate::http::{limits, Request, Response};
+use crate::resilience::Resilient;
 use crate::{Error, Result};
 
 use self::challenge::Challenge;
+pub use self::credentials::{Credential, CredentialProvider};
 use self::scope::Scope;
-use self::token::{TokenCache, TokenKey};
+use self::secrets::Secrets;
+use self::token::{Fetcher, TokenCache, TokenKey};
 
 /// What the registry asked for, once it has said.
 #[derive(Clone, Debug)]
@@ -33,59 +44,138 @@ enum Learned {
     Bearer { realm: Url, service: Option<String> },
 }
 
-pub(crate) struct Auth {
-    credentials: Credentials,
+pub(crate) struct Authorizer {
+    inner: Resilient,
+    provider: Arc<dyn CredentialProvider>,
+    /// The provider's answer, asked once.
+    credential: Mutex<Option<Option<Credential>>>,
     registry: Url,
     learned: Mutex<Learned>,
     tokens: TokenCache,
-    clock: Arc<dyn Clock>,
+    secrets: Arc<Secrets>,
 }
 
-impl Auth {
-    pub(crate) fn new(config: &Config) -> Auth {
-        Auth {
-            credentials: config.credentials.clone(),
+impl Authorizer {
+    pub(crate) fn new(config: &Config, secrets: Arc<Secrets>) -> Authorizer {
+        Authorizer {
+            inner: Resilient::new(config),
+            provider: config.credentials.clone(),
+            credential: Mutex::new(None),
             registry: config.base.clone(),
             learned: Mutex::new(Learned::Nothing),
             tokens: TokenCache::new(),
-            clock: config.clock.clone(),
+            secrets,
         }
     }
 
-    fn basic_value(&self) -> Option<String> {
-        match &self.credentials {
-            Credentials::Basic { username, password } => {
-                Some(basic::header_value(username, password))
+    /// The layer below, for requests that must go out without credentials
+    /// (the version check's first question).
+    pub(crate) fn unauthenticated(&self) -> &Resilient {
+        &self.inner
+    }
+
+    /// The credential for this registry, asked of the provider once; its
+    /// secrets are remembered for scrubbing.
+    pub(crate) fn credential(&self) -> Result<Option<Credential>> {
+        let mut slot = self.credential.lock();
+        if let Some(c) = &*slot {
+            return Ok(c.clone());
+        }
+        let registry = registry_name(&self.registry);
+        let c = self.provider.credential(&registry).map_err(|e| match e {
+            e @ Error::Auth { .. } => e,
+            other => Error::auth_caused(
+                None,
+                format!("cannot get credentials for {registry}"),
+                other,
+            ),
+        })?;
+        if let Some(c) = &c {
+            c.validate()?;
+            match c {
+                Credential::Basic { username, password } => {
+                    self.secrets.add(password);
+                    let value = basic::header_value(username, password);
+                    self.secrets.add(value.trim_start_matches("Basic "));
+                }
+                Credential::Bearer(token) => self.secrets.add(token),
+            }
+        }
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    fn basic_value(&self) -> Result<Option<String>> {
+        Ok(match self.credential()? {
+            Some(Credential::Basic { username, password }) => {
+                Some(basic::header_value(&username, &password))
             }
             _ => None,
+        })
+    }
+
+    fn fetcher<'a>(&'a self, basic: Option<&'a str>) -> Fetcher<'a> {
+        Fetcher {
+            inner: &self.inner,
+            basic,
+            secrets: &self.secrets,
+        }
+    }
+
+    /// Sends `req`, which needs `scopes` (none for the version check; two
+    /// repositories for a cross-repository mount), with the credentials the registry
+    /// asked for, answering one challenge. A 401 from another origin (a
+    /// redirect target) is not answered, and a request whose body cannot be
+    /// sent again is not resent.
+    pub(crate) fn send(&self, req: &mut Request, scopes: &[Scope]) -> Result<Response> {
+        let scope = scope_string(scopes);
+        let sent = self.authorization(&scope)?;
+        if let Some(value) = &sent {
+            req.set_header("Authorization", value.clone());
+        }
+        let mut resp = self.inner.send(req)?;
+        if resp.status != 401 || resp.url.origin() != req.url.origin() {
+            return Ok(resp);
+        }
+        let challenges: Vec<String> = resp
+            .header_all("www-authenticate")
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        // Read (it is small) so the connection can be reused, and kept for
+        // the error should the challenge lead nowhere.
+        let body = resp.prefix(limits::ERROR_BODY);
+        let resp = resp.with_read_body(body);
+        if !req.body.is_replayable() {
+            return Ok(resp);
+        }
+        match self.on_unauthorized(&challenges, &scope, sent.as_deref())? {
+            Some(next) => {
+                req.set_header("Authorization", next);
+                self.inner.send(req)
+            }
+            // Nothing better to send: the 401 is the answer.
+            None => Ok(resp),
         }
     }
 
     /// The `Authorization` value for a request needing `scope`, if any.
-    pub(crate) fn authorization(
-        &self,
-        transport: &Transport,
-        scope: Option<&Scope>,
-    ) -> Result<Option<String>> {
-        if let Credentials::Bearer(token) = &self.credentials {
+    fn authorization(&self, scope: &str) -> Result<Option<String>> {
+        if let Some(Credential::Bearer(token)) = self.credential()? {
             return Ok(Some(format!("Bearer {token}")));
         }
         let learned = self.learned.lock().clone();
         match learned {
             Learned::Nothing => Ok(None),
-            Learned::Basic => Ok(self.basic_value()),
+            Learned::Basic => self.basic_value(),
             Learned::Bearer { realm, service } => {
                 let key = TokenKey {
                     realm: realm.to_string(),
                     service,
-                    scope: scope.map(|s| s.to_string()).unwrap_or_default(),
+                    scope: scope.to_string(),
                 };
-                let token = self.tokens.get(
-                    transport,
-                    &key,
-                    self.basic_value().as_deref(),
-                    &*self.clock,
-                )?;
+                let basic = self.basic_value()?;
+                let token = self.tokens.get(&self.fetcher(basic.as_deref()), &key)?;
                 Ok(Some(format!("Bearer {token}")))
             }
         }
@@ -93,14 +183,13 @@ impl Auth {
 
     /// After a 401: the `Authorization` value to resend with, or `None`
     /// when there is nothing better to send than what was sent.
-    pub(crate) fn on_unauthorized(
+    fn on_unauthorized(
         &self,
-        transport: &Transport,
         www_authenticate: &[String],
-        scope: Option<&Scope>,
+        scope: &str,
         sent: Option<&str>,
     ) -> Result<Option<String>> {
-        if matches!(self.credentials, Credentials::Bearer(_)) {
+        if matches!(self.credential()?, Some(Credential::Bearer(_))) {
             return Ok(None);
         }
         let challenges = challenge::parse_all(www_authenticate.iter().map(String::as_str))
@@ -108,11 +197,11 @@ impl Auth {
         let bearer = challenges.iter().find(|c| c.scheme == "bearer");
         let basic = challenges.iter().find(|c| c.scheme == "basic");
         if let Some(ch) = bearer {
-            return self.answer_bearer(transport, ch, scope, sent).map(Some);
+            return self.answer_bearer(ch, scope, sent).map(Some);
         }
         if basic.is_some() {
             *self.learned.lock() = Learned::Basic;
-            return Ok(match (self.basic_value(), sent) {
+            return Ok(match (self.basic_value()?, sent) {
                 // Credentials were refused: sending them again won't help.
                 (Some(_), Some(s)) if s.starts_with("Basic ") => None,
                 (value, _) => value,
@@ -121,29 +210,20 @@ impl Auth {
         Ok(None)
     }
 
-    fn answer_bearer(
-        &self,
-        transport: &Transport,
-        ch: &Challenge,
-        scope: Option<&Scope>,
-        sent: Option<&str>,
-    ) -> Result<String> {
+    fn answer_bearer(&self, ch: &Challenge, scope: &str, sent: Option<&str>) -> Result<String> {
         let realm = ch.realm().ok_or_else(|| {
             Error::auth(Some(401), "Bearer challenge without a realm".to_string())
         })?;
-        let realm = Url::parse(realm).map_err(|e| {
-            Error::auth(
-                Some(401),
-                format!("Bearer challenge realm is not a URL: {e}"),
-            )
-        })?;
-        realm::check_realm(&self.registry, &realm, self.basic_value().is_some())?;
+        let realm = Url::parse(realm)
+            .map_err(|e| Error::auth_caused(Some(401), "Bearer challenge realm is not a URL", e))?;
+        let basic = self.basic_value()?;
+        realm::check_realm(&self.registry, &realm, basic.is_some())?;
         let service = ch.service().map(str::to_string);
         *self.learned.lock() = Learned::Bearer {
             realm: realm.clone(),
             service: service.clone(),
         };
-        let ours = scope.map(|s| s.to_string()).unwrap_or_default();
+        let ours = scope.to_string();
         // A token that was refused for too little access: ask for what the
         // challenge names, together with what we need.
         let wanted = match (ch.error(), ch.scope()) {
@@ -165,16 +245,34 @@ impl Auth {
             scope: wanted,
             ..key.clone()
         };
-        let token = self.tokens.get(
-            transport,
-            &fetch_key,
-            self.basic_value().as_deref(),
-            &*self.clock,
-        )?;
+        let token = self
+            .tokens
+            .get(&self.fetcher(basic.as_deref()), &fetch_key)?;
         if fetch_key != key {
-            self.tokens.alias(&fetch_key, &key);
+            self.tokens
+                .alias(&fetch_key, &key, self.inner.clock().now());
         }
         Ok(format!("Bearer {token}"))
+    }
+}
+
+/// The scopes a request needs, as a token request names them: each once,
+/// space-separated, in order.
+fn scope_string(scopes: &[Scope]) -> String {
+    let mut all: Vec<String> = Vec::with_capacity(scopes.len());
+    for s in scopes.iter().map(Scope::to_string) {
+        if !all.contains(&s) {
+            all.push(s);
+        }
+    }
+    all.join(" ")
+}
+
+/// `host[:port]` of a registry URL, as credential stores name registries.
+fn registry_name(url: &Url) -> String {
+    match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str().unwrap_or("")),
+        None => url.host_str().unwrap_or("").to_string(),
     }
 }
 
@@ -207,5 +305,15 @@ mod tests {
             "repository:a:pull repository:b:pull"
         );
         assert_eq!(merge_scopes("", "registry:catalog:*"), "registry:catalog:*");
+    }
+
+    #[test]
+    fn registry_names() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(registry_name(&u("https://ghcr.io/")), "ghcr.io");
+        assert_eq!(
+            registry_name(&u("http://127.0.0.1:5000/")),
+            "127.0.0.1:5000"
+        );
     }
 }

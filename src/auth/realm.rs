@@ -5,23 +5,20 @@
 //! on the client's own network. We refuse both unless the registry itself is
 //! already there.
 
-use std::net::IpAddr;
+use url::Url;
 
-use url::{Host, Url};
-
+use crate::http::address::is_internal_literal;
+use crate::text::redact_url;
 use crate::{Error, Result};
 
-/// Checks `realm` against the registry it came from.
+/// Checks `realm` against the registry it came from, before anything is
+/// sent to it. A realm named by a host name is checked again, on the
+/// addresses it resolves to, when it is connected to (`http::resolve`).
 pub(crate) fn check_realm(registry: &Url, realm: &Url, sends_credentials: bool) -> Result<()> {
     let refuse = |why: &str| {
         Err(Error::auth(
             None,
-            format!(
-                "refusing token realm {}://{}{}: {why}",
-                realm.scheme(),
-                realm.host_str().unwrap_or(""),
-                realm.path()
-            ),
+            format!("refusing token realm {}: {why}", redact_url(realm)),
         ))
     };
     match realm.scheme() {
@@ -36,46 +33,10 @@ pub(crate) fn check_realm(registry: &Url, realm: &Url, sends_credentials: bool) 
     if realm.host_str().is_none_or(str::is_empty) {
         return refuse("the realm has no host");
     }
-    if is_internal(realm) && !is_internal(registry) {
+    if is_internal_literal(realm) && !is_internal_literal(registry) {
         return refuse("the realm is on a loopback or private address but the registry is not");
     }
     Ok(())
-}
-
-/// Loopback, private, link-local or unspecified: addresses a public
-/// registry has no business sending us to.
-fn is_internal(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Ipv4(ip)) => internal_ip(IpAddr::V4(ip)),
-        Some(Host::Ipv6(ip)) => internal_ip(IpAddr::V6(ip)),
-        Some(Host::Domain(d)) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost")
-        }
-        None => false,
-    }
-}
-
-fn internal_ip(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64 // CGNAT 100.64/10
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return internal_ip(IpAddr::V4(v4));
-            }
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (s[0] & 0xfe00) == 0xfc00 // unique local
-                || (s[0] & 0xffc0) == 0xfe80 // link local
-        }
-    }
 }
 
 #[cfg(test)]
@@ -130,6 +91,50 @@ mod tests {
             );
             check_realm(&u("http://127.0.0.1:5000/"), &u(realm), true).unwrap();
         }
+    }
+
+    #[test]
+    fn public_realms_for_public_registries_pass_on_each_side_of_the_line() {
+        // Just outside each internal range: public, so allowed.
+        for realm in [
+            "https://8.8.8.8/t",
+            "https://1.0.0.0/t",
+            "https://100.128.0.1/t",
+            "https://100.63.255.255/t",
+            "https://172.32.0.1/t",
+            "https://[fec0::1]/t",
+            "https://[2606:4700::1111]/t",
+        ] {
+            check_realm(&u("https://r.example/"), &u(realm), true)
+                .unwrap_or_else(|e| panic!("{realm}: {e}"));
+        }
+        // Just inside: refused.
+        for realm in [
+            "https://0.0.0.0/t",
+            "https://100.64.0.1/t",
+            "https://100.127.255.255/t",
+            "https://172.31.0.1/t",
+            "https://[fe80::1]/t",
+            "https://[febf::1]/t",
+        ] {
+            let e = check_realm(&u("https://r.example/"), &u(realm), true).unwrap_err();
+            assert!(
+                e.to_string().contains("loopback or private"),
+                "{realm}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_realm_is_shown_without_query_or_userinfo() {
+        let e = check_realm(
+            &u("https://r.example/"),
+            &u("ftp://u:p@a.example/t?account=alice"),
+            true,
+        )
+        .unwrap_err();
+        let s = e.to_string();
+        assert!(!s.contains("alice") && !s.contains("u:p"), "{s}");
     }
 
     #[test]

@@ -1,22 +1,30 @@
-//! Bearer tokens: fetching one from a realm, and caching it per
-//! (realm, service, scope) until shortly before it expires.
+//! Bearer tokens: fetching one from a realm (through the retry layer below
+//! auth, never back up through auth), and caching it per (realm, service,
+//! scope) until shortly before it expires.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use lru::LruCache;
 use parking_lot::Mutex;
 use serde::Deserialize;
 use url::Url;
 
-use crate::clock::Clock;
-use crate::error::parse_diagnostics;
+use crate::http::{limits, Method, Request};
+use crate::resilience::Resilient;
 use crate::text::redact_url;
-use crate::transport::http::{limits, read_capped, read_prefix, Method};
-use crate::transport::{Failure, Transport};
 use crate::{Error, Result};
+
+use super::secrets::Secrets;
 
 /// Tokens live at least this long (the spec's floor for `expires_in`).
 const MIN_LIFETIME: Duration = Duration::from_secs(60);
+/// And at most this long, whatever a token server says: a lifetime of
+/// 10^308 seconds must neither overflow a clock nor pin a token forever.
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+/// Tokens cached at most, and bytes of tokens: a registry naming a new
+/// realm on every challenge must not grow the client.
+const MAX_TOKENS: usize = 256;
+const MAX_TOKEN_BYTES: usize = 4 << 20;
 
 /// What a token is cached under.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -27,6 +35,12 @@ pub(crate) struct TokenKey {
     pub scope: String,
 }
 
+impl TokenKey {
+    fn bytes(&self) -> usize {
+        self.realm.len() + self.service.as_ref().map_or(0, String::len) + self.scope.len()
+    }
+}
+
 #[derive(Clone)]
 struct Token {
     value: String,
@@ -34,26 +48,70 @@ struct Token {
     refresh_at: Instant,
 }
 
-/// The cache; fetches go through the transport's retry loop.
+struct Store {
+    tokens: LruCache<TokenKey, Token>,
+    bytes: usize,
+}
+
+impl Store {
+    fn remove(&mut self, key: &TokenKey) {
+        if let Some(t) = self.tokens.pop(key) {
+            self.bytes -= key.bytes() + t.value.len();
+        }
+    }
+
+    fn insert(&mut self, key: TokenKey, token: Token, now: Instant) {
+        self.remove(&key);
+        let size = key.bytes() + token.value.len();
+        if size > MAX_TOKEN_BYTES {
+            return;
+        }
+        if self.tokens.len() >= MAX_TOKENS || self.bytes + size > MAX_TOKEN_BYTES {
+            let expired: Vec<TokenKey> = self
+                .tokens
+                .iter()
+                .filter(|(_, t)| t.refresh_at <= now)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in &expired {
+                self.remove(k);
+            }
+        }
+        while self.tokens.len() >= MAX_TOKENS || self.bytes + size > MAX_TOKEN_BYTES {
+            match self.tokens.pop_lru() {
+                Some((k, t)) => self.bytes -= k.bytes() + t.value.len(),
+                None => break,
+            }
+        }
+        self.bytes += size;
+        self.tokens.push(key, token);
+    }
+}
+
+/// The cache, bounded in entries and bytes; expired tokens are dropped
+/// when met and whenever room is needed.
 pub(crate) struct TokenCache {
-    tokens: Mutex<HashMap<TokenKey, Token>>,
+    store: Mutex<Store>,
     flights: crate::singleflight::Flights<TokenKey, String>,
 }
 
 impl TokenCache {
     pub(crate) fn new() -> TokenCache {
         TokenCache {
-            tokens: Mutex::new(HashMap::new()),
+            store: Mutex::new(Store {
+                tokens: LruCache::unbounded(),
+                bytes: 0,
+            }),
             flights: crate::singleflight::Flights::new(),
         }
     }
 
     fn cached(&self, key: &TokenKey, now: Instant) -> Option<String> {
-        let mut tokens = self.tokens.lock();
-        match tokens.get(key) {
+        let mut store = self.store.lock();
+        match store.tokens.get(key) {
             Some(t) if t.refresh_at > now => Some(t.value.clone()),
             Some(_) => {
-                tokens.remove(key);
+                store.remove(key);
                 None
             }
             None => None,
@@ -62,40 +120,49 @@ impl TokenCache {
 
     /// Forgets a token the registry refused.
     pub(crate) fn invalidate(&self, key: &TokenKey, value: &str) {
-        let mut tokens = self.tokens.lock();
-        if tokens.get(key).is_some_and(|t| t.value == value) {
-            tokens.remove(key);
+        let mut store = self.store.lock();
+        if store.tokens.peek(key).is_some_and(|t| t.value == value) {
+            store.remove(key);
         }
     }
 
     /// Makes the token cached under `from` also serve `to`.
-    pub(crate) fn alias(&self, from: &TokenKey, to: &TokenKey) {
-        let mut tokens = self.tokens.lock();
-        if let Some(t) = tokens.get(from).cloned() {
-            tokens.insert(to.clone(), t);
+    pub(crate) fn alias(&self, from: &TokenKey, to: &TokenKey, now: Instant) {
+        let mut store = self.store.lock();
+        if let Some(t) = store.tokens.peek(from).cloned() {
+            store.insert(to.clone(), t, now);
         }
+    }
+
+    /// Tokens held now.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.store.lock().tokens.len()
     }
 
     /// A valid token for `key`: from the cache, or fetched once however
     /// many threads ask at the same time.
-    pub(crate) fn get(
-        &self,
-        transport: &Transport,
-        key: &TokenKey,
-        basic: Option<&str>,
-        clock: &dyn Clock,
-    ) -> Result<String> {
+    pub(crate) fn get(&self, fetcher: &Fetcher<'_>, key: &TokenKey) -> Result<String> {
+        let clock = fetcher.inner.clock();
         self.flights.run(
             key,
             || self.cached(key, clock.now()),
             || {
-                let token = fetch(transport, key, basic, clock)?;
+                let token = fetcher.fetch(key)?;
                 let value = token.value.clone();
-                self.tokens.lock().insert(key.clone(), token);
+                self.store.lock().insert(key.clone(), token, clock.now());
                 Ok(value)
             },
         )
     }
+}
+
+/// What a token fetch needs: the layer to send through, the Basic value to
+/// present, and where to remember the token as a secret.
+pub(crate) struct Fetcher<'a> {
+    pub inner: &'a Resilient,
+    pub basic: Option<&'a str>,
+    pub secrets: &'a Secrets,
 }
 
 #[derive(Deserialize)]
@@ -110,78 +177,109 @@ struct TokenResponse {
     issued_at: Option<String>,
 }
 
-/// One token exchange (with retries).
-fn fetch(
-    transport: &Transport,
-    key: &TokenKey,
-    basic: Option<&str>,
-    clock: &dyn Clock,
-) -> Result<Token> {
-    let mut url = Url::parse(&key.realm)
-        .map_err(|e| Error::auth(None, format!("token realm is not a URL: {e}")))?;
-    {
-        let mut q = url.query_pairs_mut();
-        if let Some(service) = &key.service {
-            q.append_pair("service", service);
+impl Fetcher<'_> {
+    /// One token exchange (the layer below retries it).
+    fn fetch(&self, key: &TokenKey) -> Result<Token> {
+        let clock = self.inner.clock();
+        let mut url = Url::parse(&key.realm)
+            .map_err(|e| Error::auth_caused(None, "token realm is not a URL", e))?;
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(service) = &key.service {
+                q.append_pair("service", service);
+            }
+            for scope in key.scope.split(' ').filter(|s| !s.is_empty()) {
+                q.append_pair("scope", scope);
+            }
         }
-        for scope in key.scope.split(' ').filter(|s| !s.is_empty()) {
-            q.append_pair("scope", scope);
+        let realm_shown = redact_url(&url);
+        let mut req = Request::new(Method::Get, url);
+        req.buffer = Some(limits::TOKEN);
+        if let Some(b) = self.basic {
+            req.set_header("Authorization", b.to_string());
         }
-    }
-    let realm_shown = redact_url(&url);
-    let body = transport.with_retry(&url, || {
-        let mut headers = Vec::new();
-        if let Some(b) = basic {
-            headers.push(("Authorization", b.to_string()));
-        }
-        let mut resp = transport.http().execute(Method::Get, &url, &headers)?;
-        let status = resp.status().as_u16();
-        if status == 200 {
-            return read_capped(resp.body_mut(), limits::TOKEN, "token response", &url);
-        }
-        let body = read_prefix(resp.body_mut(), limits::ERROR_BODY);
-        let mut failure = transport.status_failure(status, resp.headers(), &body, "token");
-        if !failure.retry && !matches!(failure.error, Error::RateLimited { .. }) {
-            // Everything the token endpoint says no to is an auth failure.
-            failure = Failure::fatal(Error::Auth {
-                status: Some(status),
-                message: format!("token endpoint {realm_shown} answered HTTP {status}"),
-                diagnostics: parse_diagnostics(&body),
+        let mut resp = self.inner.send(&mut req).map_err(|e| match e {
+            // The realm's address was refused: a credential matter.
+            Error::Connection {
+                message, source, ..
+            } if message.starts_with("refusing") => Error::Auth {
+                status: None,
+                message: format!("refusing token realm {realm_shown}: {message}"),
+                diagnostics: Vec::new(),
+                source,
+            },
+            other => other,
+        })?;
+        if resp.status != 200 {
+            let body = resp.prefix(limits::ERROR_BODY);
+            let error = Error::from_status(
+                resp.status,
+                &body,
+                &format!("token from {realm_shown}"),
+                resp.retry_after,
+                resp.attempts,
+            );
+            // Everything the token endpoint says no to is an auth failure;
+            // what outlived the retries keeps its kind.
+            return Err(match error {
+                Error::RateLimited { .. } | Error::Connection { .. } => error,
+                Error::Auth { .. } | Error::NotFound { .. } | Error::Registry { .. } => {
+                    Error::Auth {
+                        status: Some(resp.status),
+                        message: format!(
+                            "token endpoint {realm_shown} answered HTTP {}",
+                            resp.status
+                        ),
+                        diagnostics: error.diagnostics().to_vec(),
+                        source: None,
+                    }
+                }
+                other => other,
             });
         }
-        Err(failure)
-    })?;
-    let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
-        Error::auth(
-            None,
-            format!("token endpoint {realm_shown} answered malformed JSON: {e}"),
-        )
-    })?;
-    let value = parsed
-        .token
-        .filter(|t| !t.is_empty())
-        .or(parsed.access_token.filter(|t| !t.is_empty()))
-        .ok_or_else(|| {
-            Error::auth(
+        let body = resp.bytes(limits::TOKEN, "token response")?;
+        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
+            Error::auth_caused(
                 None,
-                format!("token endpoint {realm_shown} answered without a token"),
+                format!("token endpoint {realm_shown} answered malformed JSON"),
+                e,
             )
         })?;
-    if value.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
-        return Err(Error::auth(
-            None,
-            format!("token endpoint {realm_shown} answered a token that is not header-safe"),
-        ));
+        let value = parsed
+            .token
+            .filter(|t| !t.is_empty())
+            .or(parsed.access_token.filter(|t| !t.is_empty()))
+            .ok_or_else(|| {
+                Error::auth(
+                    None,
+                    format!("token endpoint {realm_shown} answered without a token"),
+                )
+            })?;
+        if value.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
+            return Err(Error::auth(
+                None,
+                format!("token endpoint {realm_shown} answered a token that is not header-safe"),
+            ));
+        }
+        self.secrets.add(&value);
+        let lifetime = lifetime(
+            parsed.expires_in.as_ref(),
+            parsed.issued_at.as_deref(),
+            clock.system_time(),
+        );
+        let now = clock.now();
+        Ok(Token {
+            value,
+            refresh_at: refresh_at(now, lifetime),
+        })
     }
-    let lifetime = lifetime(
-        parsed.expires_in.as_ref(),
-        parsed.issued_at.as_deref(),
-        clock.system_time(),
-    );
-    Ok(Token {
-        value,
-        refresh_at: clock.now() + lifetime - margin(lifetime),
-    })
+}
+
+/// When to stop using a token that lives `lifetime` from `now`; a time the
+/// clock cannot represent means "as late as it can", never a panic.
+fn refresh_at(now: Instant, lifetime: Duration) -> Instant {
+    let usable = lifetime.saturating_sub(margin(lifetime));
+    now.checked_add(usable).unwrap_or(now)
 }
 
 /// How long a token may still be used: `expires_in` (at least 60 s),
@@ -195,7 +293,7 @@ fn lifetime(
     let secs = expires_in
         .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)))
         .unwrap_or(0);
-    let total = Duration::from_secs(secs).max(MIN_LIFETIME);
+    let total = Duration::from_secs(secs).clamp(MIN_LIFETIME, MAX_LIFETIME);
     let Some(issued) = issued_at.and_then(parse_rfc3339) else {
         return total;
     };
@@ -308,6 +406,76 @@ mod tests {
         ] {
             assert!(parse_rfc3339(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn absurd_lifetimes_are_clamped_not_a_panic() {
+        let now = parse_rfc3339("2024-01-01T00:10:00Z").unwrap();
+        for v in [
+            json!(18446744073709551615u64),
+            json!(1e19),
+            json!(1e308),
+            json!(-1e308),
+            json!(-5),
+        ] {
+            let l = lifetime(Some(&v), None, now);
+            assert!((MIN_LIFETIME..=MAX_LIFETIME).contains(&l), "{v}: {l:?}");
+            let at = refresh_at(Instant::now(), l);
+            assert!(at > Instant::now(), "{v}");
+        }
+        assert_eq!(lifetime(Some(&json!(1e19)), None, now), MAX_LIFETIME);
+        // Issued at a date that cannot be represented: still a lifetime.
+        let l = lifetime(Some(&json!(300)), Some("9999-12-31T23:59:59Z"), now);
+        assert_eq!(l, Duration::from_secs(300));
+        // Beyond what the clock can represent: no panic.
+        let _ = refresh_at(Instant::now(), Duration::MAX);
+    }
+
+    #[test]
+    fn the_cache_is_bounded_and_drops_expired_tokens() {
+        let cache = TokenCache::new();
+        let now = Instant::now();
+        let key = |i: usize| TokenKey {
+            realm: format!("https://auth{i}.example/token"),
+            service: None,
+            scope: "repository:a:pull".into(),
+        };
+        let big = "t".repeat(60 << 10);
+        for i in 0..400 {
+            cache.store.lock().insert(
+                key(i),
+                Token {
+                    value: big.clone(),
+                    refresh_at: now + Duration::from_secs(60),
+                },
+                now,
+            );
+        }
+        let store = cache.store.lock();
+        assert!(store.bytes <= MAX_TOKEN_BYTES, "{}", store.bytes);
+        assert!(store.tokens.len() <= MAX_TOKENS);
+        drop(store);
+        // Expired ones go first when room is needed.
+        let cache = TokenCache::new();
+        for i in 0..MAX_TOKENS {
+            cache.store.lock().insert(
+                key(i),
+                Token {
+                    value: "x".into(),
+                    refresh_at: now,
+                },
+                now,
+            );
+        }
+        cache.store.lock().insert(
+            key(9999),
+            Token {
+                value: "y".into(),
+                refresh_at: now + Duration::from_secs(60),
+            },
+            now + Duration::from_secs(1),
+        );
+        assert_eq!(cache.len(), 1);
     }
 
     #[test]

@@ -9,9 +9,9 @@ use url::Url;
 
 use crate::auth::scope::Scope;
 use crate::digest::{Digest, VerifyingReader};
+use crate::http::body_read_error;
 use crate::reference::validate_repository;
-use crate::transport::http::{header, map_io};
-use crate::transport::Request;
+use crate::request::Request;
 use crate::{Error, Result};
 
 use super::cached::{blob_cost, BlobKey};
@@ -36,14 +36,17 @@ impl Client {
         validate_repository(repository)?;
         let digest = digest.to_digest()?;
         let what = format!("blob {repository}@{digest}");
-        let (resp, url) = self.open(&Request {
+        let resp = self.open(&Request {
             scope: Some(Scope::pull(repository)),
             streaming: true,
             limit: u64::MAX,
             ..self.request(self.blob_url(repository, &digest)?, &what)
         })?;
-        let size = header(resp.headers(), "content-length").and_then(|v| v.trim().parse().ok());
-        Ok(BlobReader::new(resp.into_body(), digest, size, url))
+        let size = resp
+            .header("content-length")
+            .and_then(|v| v.trim().parse().ok());
+        let url = resp.url.clone();
+        Ok(BlobReader::new(resp.into_reader(), digest, size, url))
     }
 
     /// A blob read whole (at most `limit` bytes) and verified; cached, as
@@ -92,7 +95,7 @@ impl Client {
 /// # Ok::<(), registry_client::Error>(())
 /// ```
 pub struct BlobReader {
-    inner: VerifyingReader<ureq::BodyReader<'static>>,
+    inner: VerifyingReader<Box<dyn Read + Send>>,
     size: Option<u64>,
     url: Url,
 }
@@ -108,9 +111,14 @@ impl fmt::Debug for BlobReader {
 }
 
 impl BlobReader {
-    pub(crate) fn new(body: ureq::Body, digest: Digest, size: Option<u64>, url: Url) -> BlobReader {
+    pub(crate) fn new(
+        body: Box<dyn Read + Send>,
+        digest: Digest,
+        size: Option<u64>,
+        url: Url,
+    ) -> BlobReader {
         BlobReader {
-            inner: VerifyingReader::new(body.into_reader(), digest, size),
+            inner: VerifyingReader::new(body, digest, size),
             size,
             url,
         }
@@ -143,9 +151,8 @@ impl BlobReader {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(Error::from_io(e)),
             };
-            out.write_all(&buf[..n]).map_err(|e| Error::Io {
-                message: format!("cannot write blob: {e}"),
-            })?;
+            out.write_all(&buf[..n])
+                .map_err(|e| Error::io("cannot write blob", e))?;
             total += n as u64;
         }
     }
@@ -160,38 +167,11 @@ impl Read for BlobReader {
                 return e;
             }
             let kind = e.kind();
-            io::Error::new(kind, map_io(e, &self.url, "blob body").error)
+            io::Error::new(kind, body_read_error(e, &self.url))
         })
     }
 }
 
 fn carries_error(e: &io::Error) -> bool {
     e.get_ref().is_some_and(|inner| inner.is::<Error>())
-}
-
-impl Error {
-    /// Recovers this crate's error from an `io::Error` returned by a
-    /// [`BlobReader`] (a digest mismatch, a timeout, a reset connection);
-    /// any other `io::Error` becomes a timeout or connection error.
-    ///
-    /// ```
-    /// use registry_client::{Error, ErrorKind};
-    /// let e = Error::from_io(std::io::Error::new(std::io::ErrorKind::TimedOut, "slow"));
-    /// assert_eq!(e.kind(), ErrorKind::Timeout);
-    /// ```
-    pub fn from_io(e: io::Error) -> Error {
-        if carries_error(&e) {
-            if let Some(Ok(inner)) = e.into_inner().map(|b| b.downcast::<Error>()) {
-                return *inner;
-            }
-            return Error::connection("blob read failed");
-        }
-        match e.kind() {
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::Timeout {
-                message: format!("blob read: {e}"),
-                attempts: 1,
-            },
-            _ => Error::connection(format!("blob read: {e}")),
-        }
-    }
 }

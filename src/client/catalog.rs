@@ -18,10 +18,10 @@ use sha2::{Digest as _, Sha256};
 use url::Url;
 
 use crate::auth::scope::Scope;
+use crate::http::limits;
 use crate::pagination::{list_url, next_link, Page};
 use crate::reference::validate_repository;
-use crate::transport::http::{header_all, limits};
-use crate::transport::Request;
+use crate::request::Request;
 use crate::{Error, Result};
 
 use super::cached::{page_cost, Listed, PageKey};
@@ -338,7 +338,12 @@ impl Client {
         })?;
         // Checked against the page we asked for, not where a redirect led:
         // a next page is only ever fetched from the registry itself.
-        let next = next_link(header_all(&resp.headers, "link"), url)?;
+        let links = resp
+            .headers
+            .get_all("link")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let next = next_link(links, url)?;
         let query = |key: &str| {
             url.query_pairs()
                 .find(|(k, _)| k == key)

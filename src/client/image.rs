@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
+use crate::http::limits;
 use crate::manifest::media_type;
 use crate::manifest::{ImageConfig, ImageManifest, Manifest};
 use crate::platform::Platform;
 use crate::reference::Reference;
-use crate::transport::http::limits;
 use crate::{Error, Result};
 
 use super::manifests::{manifest_what, name_of};

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use crate::auth::scope::Scope;
 use crate::digest::Digest;
+use crate::http::{header, limits, Method};
 use crate::manifest::media_type::ACCEPT_MANIFESTS;
 use crate::manifest::Manifest;
 use crate::reference::{validate_repository, Reference};
-use crate::transport::http::{header, limits, Method};
-use crate::transport::{Request, Response};
+use crate::request::{Request, Response};
 use crate::{Error, Result};
 
 use super::cached::{manifest_cost, ManifestKey};

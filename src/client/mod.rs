@@ -24,14 +24,14 @@ mod ping;
 use std::fmt;
 use std::sync::Arc;
 
-use ureq::http::{HeaderMap, Response as HttpResponse};
+use ureq::http::HeaderMap;
 use url::Url;
 
 use crate::cache::{Cache, CacheStats, Kind};
-use crate::config::{ClientBuilder, Config, Credentials};
+use crate::config::{ClientBuilder, Config};
+use crate::http::{self, limits, Method};
 use crate::reference::Reference;
-use crate::transport::http::{limits, Method};
-use crate::transport::{Request, Response, Transport};
+use crate::request::{Request, Response, Transport};
 use crate::{Error, Result};
 
 pub use args::{ToDigest, ToReference};
@@ -250,8 +250,9 @@ impl Client {
         &self.inner.config
     }
 
-    fn has_credentials(&self) -> bool {
-        !matches!(self.inner.config.credentials, Credentials::Anonymous)
+    /// Whether there are credentials to offer (asking the provider).
+    fn has_credentials(&self) -> Result<bool> {
+        self.inner.transport.has_credentials()
     }
 
     /// The value cached under `key`, or the one `fetch` returns (as `(value,
@@ -299,9 +300,9 @@ impl Client {
         self.inner.transport.send(req)
     }
 
-    /// Sends `req` and returns the success response with its body unread,
-    /// and the URL it came from after redirects.
-    fn open(&self, req: &Request<'_>) -> Result<(HttpResponse<ureq::Body>, Url)> {
+    /// Sends `req` and returns the success response with its body unread
+    /// (and the URL it came from after redirects).
+    fn open(&self, req: &Request<'_>) -> Result<http::Response> {
         self.inner.transport.open(req)
     }
 

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::transport::http::header;
+use crate::http::header;
 use crate::Result;
 
 use super::Client;
@@ -38,7 +38,7 @@ impl Client {
         // about it, not about the credentials this client holds.
         let (status, headers) = self.probe(&req.url, req.what)?;
         let auth_required = status == 401;
-        if auth_required && self.has_credentials() {
+        if auth_required && self.has_credentials()? {
             // Then with the credentials, so bad ones are reported here.
             self.send(&req)?;
         }

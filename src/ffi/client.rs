@@ -278,10 +278,8 @@ pub unsafe extern "C" fn regc_image_info_json(
         let info = client
             .client
             .image_info(repository, reference, platform.as_ref())?;
-        let json = serde_json::to_string(&info).map_err(|e| Error::Decode {
-            context: "image info as JSON".into(),
-            message: e.to_string(),
-        })?;
+        let json = serde_json::to_string(&info)
+            .map_err(|e| Error::decode_caused("image info as JSON", e))?;
         let json = into_c_string(json, "image info JSON")?;
         // SAFETY: forwarded from the caller.
         unsafe { out.write(json) };

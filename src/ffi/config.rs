@@ -7,6 +7,8 @@ use std::time::Duration;
 use super::{
     arg_bytes, arg_mut, arg_str, create, free_handle, into_handle, query, regc_status, status,
 };
+use crate::text::check_header_value;
+use crate::Credential;
 use crate::{Client, ClientBuilder, Error};
 
 /// Settings for a client: the registry URL, credentials, timeouts, retries,
@@ -34,6 +36,13 @@ unsafe fn update(
     let config = unsafe { arg_mut(config, "config") }?;
     config.builder = f(config.builder.clone());
     Ok(())
+}
+
+/// Refuses, at the setter, a string that will be sent as an HTTP header
+/// value: the C caller learns which call was wrong, and a value with CR/LF
+/// never reaches the HTTP layer.
+fn header_value(what: &str, value: &str) -> Result<(), Error> {
+    check_header_value(what, value).map_err(Error::invalid)
 }
 
 fn millis(ms: u64) -> Duration {
@@ -81,10 +90,11 @@ pub unsafe extern "C" fn regc_config_free(config: *mut regc_config) {
 
 /// Username and password (or an access token as the password) for Basic
 /// challenges and to obtain Bearer tokens. Replaces any earlier credentials.
-/// The strings are copied. A username that is empty or contains ':' is
-/// refused by `regc_client_new()`.
+/// The strings are copied.
 ///
-/// Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8.
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8,
+/// when the username is empty or contains ':', or when either contains a
+/// control character (such as CR or LF); the config is then unchanged.
 ///
 /// # Safety
 ///
@@ -104,16 +114,18 @@ pub unsafe extern "C" fn regc_config_set_basic_auth(
                 arg_str(password, "password")?,
             )
         };
+        Credential::basic(username, password).validate()?;
         // SAFETY: forwarded from the caller.
         unsafe { update(config, |b| b.basic_auth(username, password)) }
     })
 }
 
 /// A ready bearer token sent with every request (no token exchange).
-/// Replaces any earlier credentials. The string is copied; an empty token or
-/// one with spaces or control characters is refused by `regc_client_new()`.
+/// Replaces any earlier credentials. The string is copied.
 ///
-/// Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8.
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8,
+/// or when the token is empty or contains a space, a control character (such
+/// as CR or LF) or non-ASCII text; the config is then unchanged.
 ///
 /// # Safety
 ///
@@ -126,6 +138,7 @@ pub unsafe extern "C" fn regc_config_set_bearer_token(
     status(|| {
         // SAFETY: forwarded from the caller.
         let token = unsafe { arg_str(token, "token") }?;
+        Credential::bearer(token).validate()?;
         // SAFETY: forwarded from the caller.
         unsafe { update(config, |b| b.bearer_token(token)) }
     })
@@ -267,7 +280,9 @@ pub unsafe extern "C" fn regc_config_set_ca_cert_pem(
 /// The `User-Agent` header (default `registry-client/<version>`). The string
 /// is copied.
 ///
-/// Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8.
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not UTF-8,
+/// or when the string cannot be a header value (empty, control characters
+/// such as CR or LF, non-ASCII text); the config is then unchanged.
 ///
 /// # Safety
 ///
@@ -281,6 +296,7 @@ pub unsafe extern "C" fn regc_config_set_user_agent(
     status(|| {
         // SAFETY: forwarded from the caller.
         let user_agent = unsafe { arg_str(user_agent, "user_agent") }?;
+        header_value("user agent", user_agent)?;
         // SAFETY: forwarded from the caller.
         unsafe { update(config, |b| b.user_agent(user_agent)) }
     })
@@ -367,4 +383,87 @@ pub unsafe extern "C" fn regc_config_set_circuit_breaker(
             b.circuit_breaker(failure_threshold, millis(cooldown_ms))
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::{CStr, CString};
+
+    use super::*;
+    use crate::ffi::errors::regc_last_error_message;
+
+    fn last_message() -> String {
+        // SAFETY: regc_last_error_message never returns NULL.
+        unsafe { CStr::from_ptr(regc_last_error_message()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// Runs `f` on a fresh config; returns its status, the last error and
+    /// the config's debug text afterwards (to see what it holds).
+    fn set(f: impl FnOnce(*mut regc_config) -> regc_status) -> (regc_status, String, String) {
+        // SAFETY: a valid C string; the config is freed below.
+        let config = unsafe { regc_config_new(c"localhost:5000".as_ptr()) };
+        assert!(!config.is_null());
+        let status = f(config);
+        let message = last_message();
+        // SAFETY: live until freed here.
+        let builder = format!("{:?}", unsafe { &(*config).builder });
+        // SAFETY: from regc_config_new, freed once.
+        unsafe { regc_config_free(config) };
+        (status, message, builder)
+    }
+
+    fn c(s: &str) -> CString {
+        CString::new(s).unwrap()
+    }
+
+    #[test]
+    fn header_strings_are_checked_when_set() {
+        use regc_status::*;
+        // SAFETY (each closure): a live config and valid C strings.
+        let ua = |v: &str| set(|cfg| unsafe { regc_config_set_user_agent(cfg, c(v).as_ptr()) });
+        let (s, msg, builder) = ua("x\r\nX-Evil: 1");
+        assert_eq!(s, REGC_ERR_INVALID_ARGUMENT);
+        assert!(msg.contains("user agent contains \\r"), "{msg}");
+        assert!(
+            !builder.contains("X-Evil"),
+            "the config was changed: {builder}"
+        );
+        for bad in ["", "a\nb", "caf\u{e9}"] {
+            assert_eq!(ua(bad).0, REGC_ERR_INVALID_ARGUMENT, "{bad:?}");
+        }
+        assert_eq!(ua("tool/1.0 (x)").0, REGC_OK);
+
+        let token =
+            |v: &str| set(|cfg| unsafe { regc_config_set_bearer_token(cfg, c(v).as_ptr()) });
+        for bad in ["", "a b", "t\r\nX-Evil: 1", "t\u{7f}"] {
+            let (s, msg, _) = token(bad);
+            assert_eq!(s, REGC_ERR_INVALID_ARGUMENT, "{bad:?}");
+            assert!(msg.contains("bearer token"), "{msg}");
+        }
+        assert_eq!(token("a.b-c_d~e+f/g=").0, REGC_OK);
+
+        let basic = |u: &str, p: &str| {
+            set(|cfg| unsafe { regc_config_set_basic_auth(cfg, c(u).as_ptr(), c(p).as_ptr()) })
+        };
+        for (u, p, want) in [
+            ("", "s3cr3t", "username is empty"),
+            ("a:b", "s3cr3t", "contains ':'"),
+            ("a\r\nb", "s3cr3t", "control character \\r"),
+            (
+                "alice",
+                "s3cr3t\nX",
+                "password contains the control character \\n",
+            ),
+        ] {
+            let (s, msg, _) = basic(u, p);
+            assert_eq!(s, REGC_ERR_INVALID_ARGUMENT, "{u:?} {p:?}");
+            assert!(msg.contains(want), "{msg}");
+            assert!(!msg.contains("s3cr3t"), "the password shows: {msg}");
+        }
+        // UTF-8, spaces and ':' in the password are fine (base64 on the wire).
+        assert_eq!(basic("jos\u{e9}", "p a:s\u{e9}").0, REGC_OK);
+        assert_eq!(basic("alice", "").0, REGC_OK);
+    }
 }

@@ -68,6 +68,55 @@ pub(crate) fn status_of(kind: ErrorKind) -> regc_status {
     }
 }
 
+impl regc_status {
+    /// Every status, in numeric order (the numbers are 0 to 14 with no gap,
+    /// checked at compile time below).
+    pub(crate) const ALL: [regc_status; 15] = {
+        use regc_status::*;
+        [
+            REGC_OK,
+            REGC_ERR_INVALID_ARGUMENT,
+            REGC_ERR_AUTH,
+            REGC_ERR_NOT_FOUND,
+            REGC_ERR_CONNECTION,
+            REGC_ERR_TIMEOUT,
+            REGC_ERR_RATE_LIMITED,
+            REGC_ERR_REGISTRY,
+            REGC_ERR_CIRCUIT_OPEN,
+            REGC_ERR_DIGEST_MISMATCH,
+            REGC_ERR_DECODE,
+            REGC_ERR_TOO_LARGE,
+            REGC_ERR_UNSUPPORTED,
+            REGC_ERR_PANIC,
+            REGC_ERR_IO,
+        ]
+    };
+
+    /// The status with this number, if there is one. C hands over a plain
+    /// integer: turning it into the Rust enum without this check would be
+    /// undefined behaviour for any number that is not a variant.
+    pub(crate) fn from_u32(n: u32) -> Option<regc_status> {
+        usize::try_from(n)
+            .ok()
+            .and_then(|i| regc_status::ALL.get(i))
+            .copied()
+    }
+}
+
+// `ALL[i]` is the status numbered `i`, so that `from_u32` can index it.
+const _: () = {
+    let mut i = 0;
+    while i < regc_status::ALL.len() {
+        assert!(regc_status::ALL[i] as usize == i);
+        i += 1;
+    }
+};
+
+/// What `regc_status_name()` answers for a number that is no status.
+pub(crate) const UNKNOWN_STATUS: &CStr = c"unknown status";
+
+/// The name of a status. Exhaustive (no wildcard arm), so a new status fails
+/// to compile here until it is named.
 pub(crate) fn status_name(status: regc_status) -> &'static CStr {
     use regc_status::*;
     match status {
@@ -160,12 +209,18 @@ pub extern "C" fn regc_last_error_http_status() -> u16 {
     })
 }
 
-/// The name of a status, such as "REGC_ERR_NOT_FOUND". The string is static
-/// (never freed, never NULL). `status` must be one of the `regc_status`
-/// values. Thread-safe.
+/// The name of a status, such as "REGC_ERR_NOT_FOUND"; "unknown status"
+/// for a number that is no `regc_status` value (any number may be passed).
+/// The string is static (never freed, never NULL). Thread-safe.
 #[no_mangle]
-pub extern "C" fn regc_status_name(status: regc_status) -> *const c_char {
-    query(c"REGC_ERR_PANIC".as_ptr(), || status_name(status).as_ptr())
+pub extern "C" fn regc_status_name(status: u32) -> *const c_char {
+    // An integer, not `regc_status`: a C enum can hold any number, and a Rust
+    // enum holding one that is not a variant is undefined behaviour.
+    query(UNKNOWN_STATUS.as_ptr(), || {
+        regc_status::from_u32(status)
+            .map_or(UNKNOWN_STATUS, status_name)
+            .as_ptr()
+    })
 }
 
 const VERSION: &CStr =

@@ -38,9 +38,11 @@ pub(crate) use errors::{clear_last_error, record, set_last_error};
 /// handed to C faithfully, so it is a decode error rather than a panic or a
 /// silently changed value.
 pub(crate) fn c_string(text: String, what: &str) -> Result<CString, Error> {
-    CString::new(text).map_err(|_| Error::Decode {
-        context: what.to_string(),
-        message: "the value contains a NUL byte and cannot be returned as a C string".into(),
+    CString::new(text).map_err(|_| {
+        Error::decode(
+            what,
+            "the value contains a NUL byte and cannot be returned as a C string",
+        )
     })
 }
 
@@ -109,7 +111,7 @@ pub(crate) fn query<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
 // The one way to check pointers.
 
 fn invalid(message: String) -> Error {
-    Error::InvalidInput { message }
+    Error::invalid(message)
 }
 
 /// A reference from a pointer argument; NULL is `REGC_ERR_INVALID_ARGUMENT`.
@@ -251,7 +253,9 @@ mod tests {
     use super::*;
     use crate::ErrorKind;
 
-    const KINDS: [ErrorKind; 12] = [
+    // Every kind (`status_of` has no wildcard arm, so a new kind already
+    // fails to compile there; list it here too).
+    const KINDS: [ErrorKind; 13] = [
         ErrorKind::InvalidInput,
         ErrorKind::Auth,
         ErrorKind::NotFound,
@@ -264,6 +268,7 @@ mod tests {
         ErrorKind::Decode,
         ErrorKind::TooLarge,
         ErrorKind::Unsupported,
+        ErrorKind::Io,
     ];
 
     fn last_message() -> String {
@@ -287,6 +292,53 @@ mod tests {
             }
         }
         assert_eq!(regc_status::REGC_ERR_PANIC as u32, 13);
+        // Distinct kinds, distinct statuses; none is success or a panic.
+        let mut seen = std::collections::HashSet::new();
+        for kind in KINDS {
+            let status = status_of(kind);
+            assert!(seen.insert(status as u32), "{kind:?} shares {status:?}");
+            assert_ne!(status, regc_status::REGC_OK);
+            assert_ne!(status, regc_status::REGC_ERR_PANIC);
+        }
+    }
+
+    fn name_of(n: u32) -> &'static str {
+        // SAFETY: regc_status_name returns a static C string, never NULL.
+        unsafe { CStr::from_ptr(regc_status_name(n)) }
+            .to_str()
+            .unwrap()
+    }
+
+    #[test]
+    fn every_status_has_its_own_name_and_round_trips() {
+        let mut names = std::collections::HashSet::new();
+        for status in regc_status::ALL {
+            let n = status as u32;
+            assert_eq!(regc_status::from_u32(n), Some(status));
+            let name = name_of(n);
+            assert_eq!(name, status_name(status).to_str().unwrap());
+            assert_eq!(name, format!("{status:?}"), "the name is the constant's");
+            assert!(names.insert(name), "{name} twice");
+        }
+        assert_eq!(names.len(), regc_status::ALL.len());
+        // Every number from 0 up to the last status is one.
+        assert_eq!(
+            regc_status::ALL.len(),
+            regc_status::REGC_ERR_IO as usize + 1
+        );
+    }
+
+    #[test]
+    fn a_number_that_is_no_status_has_a_fixed_name() {
+        let past_the_end = regc_status::ALL.len() as u32;
+        for n in [past_the_end, 999, i32::MAX as u32, (-1i32) as u32, u32::MAX] {
+            assert_eq!(regc_status::from_u32(n), None, "{n}");
+            assert_eq!(name_of(n), "unknown status", "{n}");
+        }
+        // Asking for a name leaves the last error alone.
+        set_last_error("earlier".into(), 500);
+        name_of(999);
+        assert_eq!(last_message(), "earlier");
     }
 
     #[test]

@@ -452,6 +452,55 @@ mod tests {
     }
 
     #[test]
+    fn open_for_counts_down_and_ends_exactly_when_the_cooldown_does() {
+        let (clock, b) = breaker(1);
+        assert_eq!(b.open_for(), None, "closed");
+        fail(&b);
+        assert_eq!(b.open_for(), Some(COOLDOWN));
+        clock.advance(COOLDOWN - Duration::from_secs(1));
+        assert_eq!(b.open_for(), Some(Duration::from_secs(1)));
+        clock.advance(Duration::from_secs(1));
+        // The moment `allow` lets a probe through, the retry loop must not
+        // be told to give up.
+        assert_eq!(b.open_for(), None);
+        assert!(b.allow().expect("probe").is_probe());
+    }
+
+    #[test]
+    fn a_zero_cooldown_is_over_as_soon_as_it_opens() {
+        let clock = ManualClock::new();
+        let b = Breaker::new(1, Duration::ZERO, Arc::new(clock.clone()));
+        fail(&b);
+        // No time has passed, yet the cooldown is over: a caller with a
+        // retry left retries (the probe) instead of reporting CircuitOpen.
+        assert_eq!(b.open_for(), None);
+        assert_eq!(b.state(), BreakerState::HalfOpen);
+        let probe = b.allow().expect("probe");
+        assert!(probe.is_probe());
+        probe.record_failure();
+        assert_eq!(b.open_for(), None, "reopened for zero again");
+        b.allow().expect("next probe").record_success();
+        assert_eq!(b.state(), BreakerState::Closed);
+    }
+
+    #[test]
+    fn a_cooldown_too_long_to_represent_keeps_it_open_for_decades() {
+        const YEAR: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+        let clock = ManualClock::new();
+        let b = Breaker::new(1, Duration::MAX, Arc::new(clock.clone()));
+        fail(&b);
+        let mut passed = Duration::ZERO;
+        for year in [1, 2, 3, 10, 50, 99] {
+            clock.advance(YEAR * year - passed);
+            passed = YEAR * year;
+            let retry_in = b.allow().expect_err("still open");
+            assert!(retry_in >= YEAR, "year {year}: retry in {retry_in:?}");
+            assert_eq!(b.open_for(), Some(retry_in), "year {year}");
+            assert_eq!(b.state(), BreakerState::Open, "year {year}");
+        }
+    }
+
+    #[test]
     fn concurrent_half_open_lets_exactly_one_probe_through() {
         for _ in 0..20 {
             let clock = ManualClock::new();

@@ -1,12 +1,48 @@
-//! When and how long to wait before trying a request again.
+//! Whether to try a request again, and when.
 //!
-//! The transport decides *whether* an attempt failed in a retryable way
-//! ([`retryable_status`], network errors, timeouts); [`RetryPolicy`] says how
-//! many more attempts to make and how long to sleep before each, honouring a
-//! server's `Retry-After` ([`parse_retry_after`]).
+//! [`verdict`] is the one place that decides whether an attempt's outcome
+//! is worth another attempt (a retryable status, or a failure of the
+//! exchange that sending again may fix) and whether it counts against the
+//! host's breaker; [`RetryPolicy`] says how many more attempts to make and
+//! how long to sleep before each, honouring a server's `Retry-After`
+//! ([`parse_retry_after`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
+
+use crate::http::failure::is_transient;
+use crate::http::Response;
+use crate::Error;
+
+/// What to make of one attempt's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    /// Another attempt may succeed.
+    pub retry: bool,
+    /// The host failed (no answer, or a 5xx): the breaker counts it. A 429
+    /// or a 4xx is an answer from a live host and does not count.
+    pub host_failed: bool,
+    /// The server's `Retry-After`, when it sent one.
+    pub retry_after: Option<Duration>,
+}
+
+/// Judges one attempt's outcome; `now` is for a `Retry-After` date.
+pub(crate) fn verdict(outcome: &Result<Response, Error>, now: SystemTime) -> Verdict {
+    match outcome {
+        Ok(resp) => Verdict {
+            retry: retryable_status(resp.status),
+            host_failed: (500..600).contains(&resp.status),
+            retry_after: resp
+                .header("retry-after")
+                .and_then(|v| parse_retry_after(v, now)),
+        },
+        Err(e) => Verdict {
+            retry: is_transient(e),
+            host_failed: matches!(e, Error::Connection { .. } | Error::Timeout { .. }),
+            retry_after: None,
+        },
+    }
+}
 
 /// How often and how patiently to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
