@@ -294,10 +294,7 @@ impl Client {
                 self.config().max_list_bytes,
             ),
         };
-        Error::TooLarge {
-            what,
-            limit: limit as u64,
-        }
+        Error::too_large(what, limit as u64)
     }
 
     /// One page, from the cache or the registry, charged to `budget`.
