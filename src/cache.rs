@@ -1,9 +1,15 @@
 //! The client's response cache: least-recently-used, bounded by entry count
 //! and by bytes, with a time to live for mutable entries.
 //!
+//! Typed: each kind of value (manifests, listing pages, small blobs) has its
+//! own [`Shelf`], a map from its key type to its value type, so a lookup
+//! cannot find a value of another kind. The shelves share one bound on
+//! entries and bytes and one least-recently-used order: making room drops the
+//! entry used longest ago, whatever its kind.
+//!
 //! Content addressed by digest never changes, so such entries are cached as
-//! *immutable* and never expire; entries looked up by tag do. Concurrent
-//! lookups that miss the same key make one fetch between them.
+//! *immutable* and never expire; entries about names (tags, listings) do.
+//! Concurrent lookups that miss the same key make one fetch between them.
 //!
 //! The cache itself is internal; [`CacheStats`] is what the client reports.
 
@@ -17,17 +23,19 @@ use parking_lot::Mutex;
 use crate::clock::Clock;
 use crate::singleflight::Flights;
 
-/// Counters and sizes of a cache.
+/// Counters and sizes of a client's response cache.
 ///
 /// `hits` and `misses` count lookups; a lookup that waited for another
 /// caller's fetch of the same key and got its value counts as a hit, the
-/// caller that ran the fetch as a miss. `evictions` counts entries the cache
-/// dropped by itself, to stay within its bounds or because they had expired
-/// (not those removed by clearing it or replaced by a newer value).
-/// `entries` and `bytes` are the current contents.
+/// caller that ran the fetch as a miss, and a call that skipped the cache
+/// ([`Client::uncached`](crate::Client::uncached)) as a miss. `evictions`
+/// counts entries the cache dropped by itself, to stay within its bounds or
+/// because they had expired (not those removed by clearing or invalidating
+/// it, or replaced by a newer value). `entries` and `bytes` are the current
+/// contents, every kind of value together.
 ///
 /// ```
-/// use registry_client::cache::CacheStats;
+/// use registry_client::CacheStats;
 /// let s = CacheStats { hits: 3, misses: 1, ..CacheStats::default() };
 /// assert_eq!(s.hits + s.misses, 4);
 /// assert_eq!(s.entries, 0);
@@ -52,6 +60,9 @@ struct Entry<V> {
     bytes: usize,
     /// `None`: never expires.
     expires: Option<Instant>,
+    /// When it was last inserted or found, on the cache's use counter: the
+    /// order across shelves.
+    used: u64,
 }
 
 impl<V> Entry<V> {
@@ -60,68 +71,172 @@ impl<V> Entry<V> {
     }
 }
 
+/// The entries of one kind, most recently used first.
 #[derive(Debug)]
-struct Inner<K: Hash + Eq, V> {
+pub(crate) struct Shelf<K: Hash + Eq, V> {
     lru: LruCache<K, Entry<V>>,
+}
+
+impl<K: Hash + Eq, V> Default for Shelf<K, V> {
+    fn default() -> Self {
+        Shelf {
+            lru: LruCache::unbounded(),
+        }
+    }
+}
+
+/// What the cache does to a shelf without knowing its types: make room and
+/// empty it.
+pub(crate) trait AnyShelf {
+    /// The use counter of its least recently used entry.
+    fn oldest(&self) -> Option<u64>;
+    /// Drops its least recently used entry; the bytes it held.
+    fn pop_oldest(&mut self) -> Option<usize>;
+    /// Drops its expired entries; how many and their bytes.
+    fn drop_expired(&mut self, now: Instant) -> (usize, usize);
+    /// Drops every entry.
+    fn clear(&mut self);
+}
+
+impl<K: Hash + Eq + Clone, V> AnyShelf for Shelf<K, V> {
+    fn oldest(&self) -> Option<u64> {
+        self.lru.peek_lru().map(|(_, e)| e.used)
+    }
+
+    fn pop_oldest(&mut self) -> Option<usize> {
+        self.lru.pop_lru().map(|(_, e)| e.bytes)
+    }
+
+    fn drop_expired(&mut self, now: Instant) -> (usize, usize) {
+        self.remove_where(|_, e| e.expired(now))
+    }
+
+    fn clear(&mut self) {
+        self.lru.clear()
+    }
+}
+
+impl<K: Hash + Eq + Clone, V> Shelf<K, V> {
+    /// Removes the entries `doomed` picks; how many and their bytes.
+    fn remove_where(&mut self, mut doomed: impl FnMut(&K, &Entry<V>) -> bool) -> (usize, usize) {
+        let keys: Vec<K> = self
+            .lru
+            .iter()
+            .filter(|(k, e)| doomed(k, e))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let bytes = keys
+            .iter()
+            .filter_map(|k| self.lru.pop(k))
+            .map(|e| e.bytes)
+            .sum();
+        (keys.len(), bytes)
+    }
+}
+
+/// The shelves of one cache, one per kind of value, and their single-flight
+/// state (kept outside the cache's lock).
+pub(crate) trait Shelves: Default {
+    /// One [`Flights`] per kind.
+    type Flights: Default;
+    /// Calls `f` on every shelf, always in the same order.
+    fn each(&mut self, f: &mut dyn FnMut(&mut dyn AnyShelf));
+}
+
+/// A key of one kind of value: it names the value's type and its shelf.
+pub(crate) trait Kind<S: Shelves>: Hash + Eq + Clone {
+    /// What is cached under such a key.
+    type Value: Clone;
+    /// The shelf holding this kind.
+    fn shelf(shelves: &mut S) -> &mut Shelf<Self, Self::Value>;
+    /// The fetches of this kind in flight.
+    fn flights(flights: &S::Flights) -> &Flights<Self, Self::Value>;
+}
+
+#[derive(Debug)]
+struct State<S> {
+    shelves: S,
+    entries: usize,
     bytes: usize,
+    /// Counts insertions and hits, to order entries across shelves.
+    uses: u64,
     hits: u64,
     misses: u64,
     evictions: u64,
 }
 
-impl<K: Hash + Eq, V> Inner<K, V> {
-    fn remove(&mut self, key: &K) -> Option<Entry<V>> {
-        let entry = self.lru.pop(key)?;
-        self.bytes -= entry.bytes;
-        Some(entry)
+impl<S: Shelves> State<S> {
+    fn tick(&mut self) -> u64 {
+        self.uses += 1;
+        self.uses
     }
 
-    fn pop_lru(&mut self) -> bool {
-        match self.lru.pop_lru() {
-            Some((_, entry)) => {
-                self.bytes -= entry.bytes;
-                self.evictions += 1;
-                true
+    fn forget(&mut self, (entries, bytes): (usize, usize)) {
+        self.entries -= entries;
+        self.bytes -= bytes;
+    }
+
+    fn remove<K: Kind<S>>(&mut self, key: &K) {
+        if let Some(e) = K::shelf(&mut self.shelves).lru.pop(key) {
+            self.forget((1, e.bytes));
+        }
+    }
+
+    /// Drops the least recently used entry of any kind.
+    fn pop_oldest(&mut self) -> bool {
+        let mut oldest: Option<(usize, u64)> = None;
+        let mut i = 0;
+        self.shelves.each(&mut |s| {
+            if let Some(used) = s.oldest() {
+                if oldest.is_none_or(|(_, o)| used < o) {
+                    oldest = Some((i, used));
+                }
             }
-            None => false,
-        }
+            i += 1;
+        });
+        let Some((target, _)) = oldest else {
+            return false;
+        };
+        let (mut freed, mut i) = (0, 0);
+        self.shelves.each(&mut |s| {
+            if i == target {
+                freed = s.pop_oldest().unwrap_or(0);
+            }
+            i += 1;
+        });
+        self.forget((1, freed));
+        self.evictions += 1;
+        true
     }
 
-    fn drop_expired(&mut self, now: Instant)
-    where
-        K: Clone,
-    {
-        let expired: Vec<K> = self
-            .lru
-            .iter()
-            .filter(|(_, e)| e.expired(now))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in &expired {
-            self.remove(key);
-            self.evictions += 1;
-        }
+    fn drop_expired(&mut self, now: Instant) {
+        let mut dropped = (0, 0);
+        self.shelves.each(&mut |s| {
+            let (n, b) = s.drop_expired(now);
+            dropped = (dropped.0 + n, dropped.1 + b);
+        });
+        self.forget(dropped);
+        self.evictions += dropped.0 as u64;
     }
 }
 
-/// A thread-safe LRU cache with a time to live; values are meant to be
-/// `Arc`s, so a hit copies nothing.
+/// A thread-safe, typed LRU cache with a time to live; values are meant to
+/// be `Arc`s, so a hit copies nothing.
 ///
-/// Bounds: at most `capacity` entries (0 turns the cache off) and at most
-/// `max_bytes` bytes as declared by each insertion; a single value larger than
-/// `max_bytes` is not cached. Mutable entries expire `ttl` after insertion,
-/// immutable ones never.
-#[derive(Debug)]
-pub(crate) struct Cache<K: Hash + Eq, V> {
+/// Bounds, over every shelf together: at most `capacity` entries (0 turns the
+/// cache off) and at most `max_bytes` bytes as declared by each insertion; a
+/// single value larger than `max_bytes` is not cached. Mutable entries expire
+/// `ttl` after insertion, immutable ones never.
+pub(crate) struct Cache<S: Shelves> {
     capacity: usize,
     max_bytes: usize,
     ttl: Duration,
     clock: Arc<dyn Clock>,
-    inner: Mutex<Inner<K, V>>,
-    flights: Flights<K, V>,
+    state: Mutex<State<S>>,
+    flights: S::Flights,
 }
 
-impl<K: Hash + Eq + Clone, V: Clone> Cache<K, V> {
+impl<S: Shelves> Cache<S> {
     /// An empty cache holding at most `capacity` entries (0: the cache is
     /// off and stores nothing) and `max_bytes` bytes; mutable entries live
     /// for `ttl` by `clock`.
@@ -130,46 +245,56 @@ impl<K: Hash + Eq + Clone, V: Clone> Cache<K, V> {
         max_bytes: usize,
         ttl: Duration,
         clock: Arc<dyn Clock>,
-    ) -> Cache<K, V> {
+    ) -> Cache<S> {
         Cache {
             capacity,
             max_bytes,
             ttl,
             clock,
-            inner: Mutex::new(Inner {
-                lru: LruCache::unbounded(),
+            state: Mutex::new(State {
+                shelves: S::default(),
+                entries: 0,
                 bytes: 0,
+                uses: 0,
                 hits: 0,
                 misses: 0,
                 evictions: 0,
             }),
-            flights: Flights::new(),
+            flights: S::Flights::default(),
         }
     }
 
     /// The value for `key`, if cached and not expired; marks it most
     /// recently used. Counts a hit or a miss; an expired entry found is
     /// dropped.
-    pub(crate) fn get(&self, key: &K) -> Option<V> {
+    pub(crate) fn get<K: Kind<S>>(&self, key: &K) -> Option<K::Value> {
         let found = self.lookup(key);
-        let mut inner = self.inner.lock();
-        if found.is_some() {
-            inner.hits += 1;
-        } else {
-            inner.misses += 1;
-        }
+        self.count(found.is_some());
         found
     }
 
+    fn count(&self, hit: bool) {
+        let mut state = self.state.lock();
+        if hit {
+            state.hits += 1;
+        } else {
+            state.misses += 1;
+        }
+    }
+
     /// [`get`](Self::get) without counting.
-    fn lookup(&self, key: &K) -> Option<V> {
+    fn lookup<K: Kind<S>>(&self, key: &K) -> Option<K::Value> {
         let now = self.clock.now();
-        let mut inner = self.inner.lock();
-        match inner.lru.get(key) {
-            Some(entry) if !entry.expired(now) => Some(entry.value.clone()),
+        let mut state = self.state.lock();
+        let used = state.tick();
+        match K::shelf(&mut state.shelves).lru.get_mut(key) {
+            Some(entry) if !entry.expired(now) => {
+                entry.used = used;
+                Some(entry.value.clone())
+            }
             Some(_) => {
-                inner.remove(key);
-                inner.evictions += 1;
+                state.remove(key);
+                state.evictions += 1;
                 None
             }
             None => None,
@@ -182,54 +307,91 @@ impl<K: Hash + Eq + Clone, V: Clone> Cache<K, V> {
     /// Not cached (and any older value for `key` is dropped) when the cache
     /// is off, when `bytes > max_bytes`, or when a mutable value would expire
     /// at once (`ttl` zero). To make room it first drops every expired entry,
-    /// then least-recently-used ones, until both bounds hold.
-    pub(crate) fn insert(&self, key: K, value: V, bytes: usize, immutable: bool) {
+    /// then least-recently-used ones of any kind, until both bounds hold.
+    pub(crate) fn insert<K: Kind<S>>(
+        &self,
+        key: K,
+        value: K::Value,
+        bytes: usize,
+        immutable: bool,
+    ) {
         let now = self.clock.now();
-        let mut inner = self.inner.lock();
-        inner.remove(&key);
+        let mut state = self.state.lock();
+        state.remove(&key);
         let expires = if immutable {
             None
         } else {
             // A time to live too long to represent never expires.
             now.checked_add(self.ttl)
         };
+        let used = state.tick();
         let entry = Entry {
             value,
             bytes,
             expires,
+            used,
         };
         if self.capacity == 0 || bytes > self.max_bytes || entry.expired(now) {
             return;
         }
         // `bytes <= max_bytes`, so the room needed cannot underflow.
-        let fits = |inner: &Inner<K, V>| {
-            inner.lru.len() < self.capacity && inner.bytes <= self.max_bytes - bytes
+        let fits = |state: &State<S>| {
+            state.entries < self.capacity && state.bytes <= self.max_bytes - bytes
         };
-        if !fits(&inner) {
-            inner.drop_expired(now);
-            while !fits(&inner) && inner.pop_lru() {}
+        if !fits(&state) {
+            state.drop_expired(now);
+            while !fits(&state) && state.pop_oldest() {}
         }
-        inner.bytes += bytes;
-        inner.lru.push(key, entry);
+        state.entries += 1;
+        state.bytes += bytes;
+        K::shelf(&mut state.shelves).lru.push(key, entry);
+    }
+
+    /// Drops the entry for `key`, if any. Not counted as a lookup or an
+    /// eviction.
+    pub(crate) fn remove<K: Kind<S>>(&self, key: &K) {
+        self.state.lock().remove(key);
+    }
+
+    /// Drops the entry for `key` if `stale` says so of its value (expired or
+    /// not). Not counted as a lookup or an eviction.
+    pub(crate) fn remove_if<K: Kind<S>>(&self, key: &K, stale: impl FnOnce(&K::Value) -> bool) {
+        let mut state = self.state.lock();
+        let doomed = K::shelf(&mut state.shelves)
+            .lru
+            .peek(key)
+            .is_some_and(|e| stale(&e.value));
+        if doomed {
+            state.remove(key);
+        }
+    }
+
+    /// Drops every entry of `K`'s kind that `doomed` picks. Not counted as
+    /// evictions.
+    pub(crate) fn remove_where<K: Kind<S>>(&self, mut doomed: impl FnMut(&K, &K::Value) -> bool) {
+        let mut state = self.state.lock();
+        let removed = K::shelf(&mut state.shelves).remove_where(|k, e| doomed(k, &e.value));
+        state.forget(removed);
     }
 
     /// Drops every entry. The hit, miss and eviction counters are kept.
     pub(crate) fn clear(&self) {
-        let mut inner = self.inner.lock();
-        inner.lru.clear();
-        inner.bytes = 0;
+        let mut state = self.state.lock();
+        state.shelves.each(&mut |s| s.clear());
+        state.entries = 0;
+        state.bytes = 0;
     }
 
     /// Current counters and contents. Expired entries not yet dropped are
     /// still counted in `entries` and `bytes`.
     pub(crate) fn stats(&self) -> CacheStats {
-        let inner = self.inner.lock();
+        let state = self.state.lock();
         CacheStats {
-            hits: inner.hits,
-            misses: inner.misses,
-            evictions: inner.evictions,
-            entries: inner.lru.len(),
-            bytes: inner.bytes,
+            hits: state.hits,
+            misses: state.misses,
+            evictions: state.evictions,
+            entries: state.entries,
+            bytes: state.bytes,
         }
     }
 
@@ -245,13 +407,13 @@ impl<K: Hash + Eq + Clone, V: Clone> Cache<K, V> {
     ///
     /// `fetch` must not look up the same key in this cache through
     /// `get_or_insert_with`: it would wait for itself.
-    pub(crate) fn get_or_insert_with<E>(
+    pub(crate) fn get_or_insert_with<K: Kind<S>, E>(
         &self,
         key: &K,
-        fetch: impl FnOnce() -> Result<(V, usize, bool), E>,
-    ) -> Result<V, E> {
+        fetch: impl FnOnce() -> Result<(K::Value, usize, bool), E>,
+    ) -> Result<K::Value, E> {
         let mut fetched = false;
-        let result = self.flights.run(
+        let result = K::flights(&self.flights).run(
             key,
             || self.lookup(key),
             || {
@@ -261,14 +423,22 @@ impl<K: Hash + Eq + Clone, V: Clone> Cache<K, V> {
                 Ok(value)
             },
         );
-        let mut inner = self.inner.lock();
-        if fetched {
-            inner.misses += 1;
-        } else {
-            inner.hits += 1;
-        }
-        drop(inner);
+        self.count(!fetched);
         result
+    }
+
+    /// The value `fetch` returns, inserted as by [`insert`](Self::insert),
+    /// without looking in the cache first (nor joining a fetch in flight,
+    /// which may have started before the caller asked). Counts a miss.
+    pub(crate) fn refresh_with<K: Kind<S>, E>(
+        &self,
+        key: K,
+        fetch: impl FnOnce() -> Result<(K::Value, usize, bool), E>,
+    ) -> Result<K::Value, E> {
+        self.count(false);
+        let (value, bytes, immutable) = fetch()?;
+        self.insert(key, value.clone(), bytes, immutable);
+        Ok(value)
     }
 }
 
@@ -281,7 +451,48 @@ mod tests {
 
     const TTL: Duration = Duration::from_secs(60);
 
-    fn cache(capacity: usize, max_bytes: usize) -> (ManualClock, Cache<String, Arc<String>>) {
+    /// Two kinds: strings by name, and by number.
+    #[derive(Default)]
+    struct TestShelves {
+        named: Shelf<String, Arc<String>>,
+        numbered: Shelf<u32, Arc<String>>,
+    }
+
+    #[derive(Default)]
+    struct TestFlights {
+        named: Flights<String, Arc<String>>,
+        numbered: Flights<u32, Arc<String>>,
+    }
+
+    impl Shelves for TestShelves {
+        type Flights = TestFlights;
+        fn each(&mut self, f: &mut dyn FnMut(&mut dyn AnyShelf)) {
+            f(&mut self.named);
+            f(&mut self.numbered);
+        }
+    }
+
+    impl Kind<TestShelves> for String {
+        type Value = Arc<String>;
+        fn shelf(s: &mut TestShelves) -> &mut Shelf<String, Arc<String>> {
+            &mut s.named
+        }
+        fn flights(f: &TestFlights) -> &Flights<String, Arc<String>> {
+            &f.named
+        }
+    }
+
+    impl Kind<TestShelves> for u32 {
+        type Value = Arc<String>;
+        fn shelf(s: &mut TestShelves) -> &mut Shelf<u32, Arc<String>> {
+            &mut s.numbered
+        }
+        fn flights(f: &TestFlights) -> &Flights<u32, Arc<String>> {
+            &f.numbered
+        }
+    }
+
+    fn cache(capacity: usize, max_bytes: usize) -> (ManualClock, Cache<TestShelves>) {
         let clock = ManualClock::new();
         let c = Cache::new(capacity, max_bytes, TTL, Arc::new(clock.clone()));
         (clock, c)
@@ -409,7 +620,7 @@ mod tests {
     #[test]
     fn zero_ttl_caches_only_immutable() {
         let clock = ManualClock::new();
-        let c: Cache<String, Arc<String>> = Cache::new(10, 100, Duration::ZERO, Arc::new(clock));
+        let c: Cache<TestShelves> = Cache::new(10, 100, Duration::ZERO, Arc::new(clock));
         c.insert(k("tag"), v("T"), 1, false);
         c.insert(k("digest"), v("D"), 1, true);
         assert!(c.get(&k("tag")).is_none());
@@ -419,8 +630,7 @@ mod tests {
     #[test]
     fn huge_ttl_does_not_overflow() {
         let clock = ManualClock::new();
-        let c: Cache<String, Arc<String>> =
-            Cache::new(10, 100, Duration::MAX, Arc::new(clock.clone()));
+        let c: Cache<TestShelves> = Cache::new(10, 100, Duration::MAX, Arc::new(clock.clone()));
         c.insert(k("tag"), v("T"), 1, false);
         clock.advance(Duration::MAX);
         assert!(c.get(&k("tag")).is_some());
@@ -545,7 +755,7 @@ mod tests {
                     c.get_or_insert_with(&k("a"), || {
                         fetches.fetch_add(1, Ordering::SeqCst);
                         let deadline = Instant::now() + Duration::from_secs(10);
-                        while c.flights.waiting(&k("a")) < N - 1 {
+                        while c.flights.named.waiting(&k("a")) < N - 1 {
                             assert!(Instant::now() < deadline, "waiters never arrived");
                             std::thread::sleep(Duration::from_millis(1));
                         }
@@ -575,5 +785,77 @@ mod tests {
         assert!(r.is_err());
         let got = c.get_or_insert_with(&k("a"), || Ok::<_, ()>((v("A"), 1, false)));
         assert_eq!(*got.unwrap(), "A");
+    }
+
+    #[test]
+    fn kinds_share_one_bound_and_one_lru_order() {
+        let (_, c) = cache(3, 100);
+        c.insert(k("a"), v("A"), 10, false);
+        c.insert(1u32, v("one"), 10, false);
+        c.insert(k("b"), v("B"), 10, false);
+        assert!(c.get(&k("a")).is_some()); // the number is now the oldest
+        c.insert(2u32, v("two"), 10, false);
+        assert!(c.get(&1u32).is_none(), "the oldest entry of any kind goes");
+        for key in ["a", "b"] {
+            assert!(c.get(&k(key)).is_some(), "{key}");
+        }
+        assert!(c.get(&2u32).is_some());
+        let s = c.stats();
+        assert_eq!((s.entries, s.bytes, s.evictions), (3, 30, 1));
+        // By bytes too: 90 more needs the two oldest (both named) gone, not
+        // the number used last.
+        c.insert(3u32, v("three"), 90, true);
+        let s = c.stats();
+        assert_eq!((s.entries, s.bytes, s.evictions), (2, 100, 3));
+        assert!(c.get(&k("a")).is_none());
+        assert!(c.get(&k("b")).is_none());
+        assert!(c.get(&2u32).is_some());
+    }
+
+    #[test]
+    fn kinds_do_not_see_each_others_keys() {
+        let (_, c) = cache(10, 100);
+        c.insert(k("7"), v("named"), 1, true);
+        assert!(c.get(&7u32).is_none());
+        c.insert(7u32, v("numbered"), 1, true);
+        assert_eq!(*c.get(&k("7")).unwrap(), "named");
+        assert_eq!(*c.get(&7u32).unwrap(), "numbered");
+        c.clear();
+        assert_eq!(c.stats().entries, 0);
+    }
+
+    #[test]
+    fn removing_is_not_evicting() {
+        let (_, c) = cache(10, 100);
+        c.insert(k("a"), v("A"), 5, true);
+        c.insert(k("b"), v("B"), 6, false);
+        c.insert(1u32, v("A"), 7, false);
+        c.remove_if(&k("a"), |v| **v == "not A");
+        assert!(c.get(&k("a")).is_some(), "kept: the predicate said no");
+        c.remove_if(&k("a"), |v| **v == "A");
+        assert!(c.get(&k("a")).is_none());
+        c.remove(&k("b"));
+        c.remove(&k("b"));
+        assert!(c.get(&k("b")).is_none());
+        c.insert(k("b"), v("B"), 6, false);
+        c.remove_where(|_: &u32, v| **v == "A");
+        assert!(c.get(&1u32).is_none());
+        assert!(c.get(&k("b")).is_some());
+        let s = c.stats();
+        assert_eq!((s.entries, s.bytes, s.evictions), (1, 6, 0));
+    }
+
+    #[test]
+    fn refresh_skips_the_lookup_but_fills_the_cache() {
+        let (_, c) = cache(10, 100);
+        c.insert(k("a"), v("old"), 3, false);
+        let got = c.refresh_with(k("a"), || Ok::<_, ()>((v("new"), 3, false)));
+        assert_eq!(*got.unwrap(), "new");
+        assert_eq!(*c.get(&k("a")).unwrap(), "new");
+        let failed = c.refresh_with(k("a"), || Err::<(Arc<String>, usize, bool), _>("down"));
+        assert_eq!(failed.unwrap_err(), "down");
+        assert_eq!(*c.get(&k("a")).unwrap(), "new", "an error keeps the entry");
+        let s = c.stats();
+        assert_eq!((s.hits, s.misses, s.entries, s.bytes), (2, 2, 1, 3));
     }
 }

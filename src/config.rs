@@ -39,6 +39,9 @@ pub(crate) struct Config {
     pub failure_threshold: u32,
     pub cooldown: Duration,
     pub clock: Arc<dyn Clock>,
+    // Listing bounds (see `ClientBuilder::max_list_items`).
+    pub max_list_items: usize,
+    pub max_list_bytes: usize,
 }
 
 /// Where the builder's credentials come from.
@@ -88,6 +91,9 @@ pub struct ClientBuilder {
     failure_threshold: u32,
     cooldown: Duration,
     clock: Option<Arc<dyn Clock>>,
+    // Listing bounds.
+    max_list_items: usize,
+    max_list_bytes: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -147,6 +153,8 @@ impl ClientBuilder {
             failure_threshold: DEFAULT_FAILURE_THRESHOLD,
             cooldown: DEFAULT_COOLDOWN,
             clock: None,
+            max_list_items: DEFAULT_MAX_LIST_ITEMS,
+            max_list_bytes: DEFAULT_MAX_LIST_BYTES,
         }
     }
 
@@ -401,6 +409,38 @@ impl ClientBuilder {
         Client::from_config(self.into_config()?)
     }
 
+    // Listing bounds.
+
+    /// Most names one listing holds at once (default 1 000 000): the whole
+    /// listing for `list_repositories` and `list_tags`, one page for
+    /// `catalog_pages`, `tag_pages` and `catalog_page`, which keep no past
+    /// page. Past it, the call fails with
+    /// [`TooLarge`](crate::ErrorKind::TooLarge). Must be at least 1.
+    ///
+    /// ```
+    /// let b = registry_client::Client::builder("localhost:5000").max_list_items(10_000);
+    /// # b.build()?; Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn max_list_items(mut self, items: usize) -> Self {
+        self.max_list_items = items;
+        self
+    }
+
+    /// Most bytes the names of one listing take at once (default 64 MiB),
+    /// counting each name's length plus the 24 bytes of the `String`
+    /// holding it; held over the same span as
+    /// [`max_list_items`](Self::max_list_items). Past it, the call fails
+    /// with [`TooLarge`](crate::ErrorKind::TooLarge). Must be at least 1.
+    ///
+    /// ```
+    /// let b = registry_client::Client::builder("localhost:5000").max_list_bytes(8 << 20);
+    /// # b.build()?; Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn max_list_bytes(mut self, bytes: usize) -> Self {
+        self.max_list_bytes = bytes;
+        self
+    }
+
     pub(crate) fn into_config(self) -> Result<Config> {
         let base = parse_registry_url(&self.registry)?;
         if self.timeout.is_zero() {
@@ -414,6 +454,9 @@ impl ClientBuilder {
         }
         if let Some(ua) = &self.user_agent {
             check_header_value("user agent", ua).map_err(Error::invalid)?;
+        }
+        if self.max_list_items == 0 || self.max_list_bytes == 0 {
+            return Err(Error::invalid("listing bounds must be at least 1"));
         }
         let mut extra_roots = Vec::new();
         for source in &self.ca {
@@ -461,9 +504,18 @@ impl ClientBuilder {
             failure_threshold: self.failure_threshold,
             cooldown: self.cooldown,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            max_list_items: self.max_list_items,
+            max_list_bytes: self.max_list_bytes,
         })
     }
 }
+
+// Listing bounds.
+
+/// Default bound on the names one listing holds at once.
+pub const DEFAULT_MAX_LIST_ITEMS: usize = 1_000_000;
+/// Default bound on the bytes the names of one listing take at once.
+pub const DEFAULT_MAX_LIST_BYTES: usize = 64 << 20;
 
 /// The DER certificates in PEM data; other items (keys) are skipped.
 fn pem_certificates(pem: &[u8]) -> Vec<Vec<u8>> {

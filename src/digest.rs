@@ -310,6 +310,32 @@ impl AsRef<str> for Digest {
     }
 }
 
+/// A digest equals its `algorithm:hex` text (results carry `Digest`s where
+/// callers often hold strings).
+///
+/// ```
+/// let d = registry_client::Digest::sha256(b"");
+/// assert_eq!(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+/// assert_ne!(d, String::from("sha256:00"));
+/// ```
+impl PartialEq<str> for Digest {
+    fn eq(&self, other: &str) -> bool {
+        self.full == other
+    }
+}
+
+impl PartialEq<&str> for Digest {
+    fn eq(&self, other: &&str) -> bool {
+        self.full == *other
+    }
+}
+
+impl PartialEq<String> for Digest {
+    fn eq(&self, other: &String) -> bool {
+        &self.full == other
+    }
+}
+
 impl Serialize for Digest {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.full)
@@ -709,9 +735,7 @@ mod tests {
         let d = Digest::sha256(b"expected");
         let mut r = VerifyingReader::new(&b"other"[..], d.clone(), None);
         let e = inner_error(r.read_to_end(&mut Vec::new()).unwrap_err());
-        assert!(
-            matches!(e, Error::DigestMismatch { ref expected, .. } if *expected == d.to_string())
-        );
+        assert!(matches!(e, Error::DigestMismatch { ref expected, .. } if d == *expected));
         // sticky
         let e2 = inner_error(r.read(&mut [0u8; 4]).unwrap_err());
         assert_eq!(e2.to_string(), e.to_string());

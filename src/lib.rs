@@ -16,19 +16,18 @@
 //! ```
 //!
 //! One [`Client`] is `Send + Sync` and cheap to clone; clones share the
-//! connection pool and the token cache. Every request goes through one path
+//! connection pool, the token cache and the response cache. Every request goes through one path
 //! (`transport`): circuit breaker, retry loop, authentication (anonymous,
 //! Basic, Bearer tokens per scope), HTTP with size caps on every body.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-mod blob;
+mod cache;
 mod client;
 mod config;
 mod error;
 
 pub mod auth;
-pub mod cache;
 pub mod clock;
 pub mod digest;
 // Private: the C API is the header's, not part of the Rust docs; its
@@ -47,13 +46,17 @@ pub(crate) mod singleflight;
 pub(crate) mod text;
 
 pub use auth::{Credential, CredentialProvider};
-pub use blob::BlobReader;
-pub use client::{Client, ImageInfo, LayerInfo, ManifestResponse, Pages, PingInfo, RepositoryInfo};
+pub use cache::CacheStats;
+pub use client::{
+    BlobReader, Client, ImageInfo, LayerInfo, ManifestResponse, Pages, PingInfo, RepositoryInfo,
+    ToDigest, ToReference,
+};
 pub use config::{
     ClientBuilder, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_TTL,
     DEFAULT_COOLDOWN, DEFAULT_FAILURE_THRESHOLD, DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_DELAY,
     DEFAULT_RETRY_DELAY, DEFAULT_TIMEOUT,
 };
+pub use config::{DEFAULT_MAX_LIST_BYTES, DEFAULT_MAX_LIST_ITEMS};
 pub use digest::Digest;
 pub use error::{Diagnostic, Error, ErrorKind, Result};
 pub use manifest::Manifest;

@@ -17,9 +17,8 @@ use std::time::Duration;
 
 use fault::*;
 use images::*;
-use registry_client::cache::CacheStats;
 use registry_client::clock::ManualClock;
-use registry_client::{Client, ClientBuilder, ErrorKind};
+use registry_client::{CacheStats, Client, ClientBuilder, ErrorKind};
 
 const TTL: Duration = Duration::from_secs(30);
 const REPO: &str = "team/app";
@@ -149,8 +148,11 @@ fn a_manifest_fetched_by_tag_also_serves_its_digest_after_the_tag_expires() {
     assert_eq!(srv.request_count(), 1, "{:?}", srv.requests());
 }
 
+/// A tag can move at any time: `manifest_digest` by tag asks the registry
+/// even when the tag's manifest is cached (issue 7 #9; it used to answer
+/// from the cache and send nothing). An unchanged answer keeps the entry.
 #[test]
-fn manifest_digest_of_a_cached_tag_sends_nothing() {
+fn manifest_digest_of_a_cached_tag_asks_the_registry() {
     let img = image("a");
     let srv = registry(&[&img]);
     let clock = ManualClock::new();
@@ -160,7 +162,12 @@ fn manifest_digest_of_a_cached_tag_sends_nothing() {
         client.manifest_digest(REPO, "t0").unwrap().as_str(),
         img.digest
     );
-    assert_eq!(srv.request_count(), 1);
+    let reqs = srv.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    assert_eq!(reqs[1].method, "HEAD");
+    assert_eq!(reqs[1].path(), format!("/v2/{REPO}/manifests/t0"));
+    client.get_manifest(REPO, "t0").unwrap();
+    assert_eq!(srv.request_count(), 2, "the tag's entry is still good");
 }
 
 #[test]
@@ -411,4 +418,31 @@ fn a_cached_response_needs_no_token_either() {
         (2, 1),
         "nothing sent for a cached response"
     );
+}
+
+#[test]
+fn invalidating_a_digest_drops_the_tags_that_pointed_to_it() {
+    let (a, b) = (image("a"), image("b"));
+    let srv = registry(&[&a, &b]);
+    let clock = ManualClock::new();
+    let client = builder(&srv.url(), &clock).build().unwrap();
+    client.get_manifest(REPO, "t0").unwrap();
+    client.get_manifest(REPO, "t1").unwrap();
+    assert_eq!(client.cache_stats().entries, 4, "by tag and by digest");
+
+    let digest: registry_client::Digest = a.digest.parse().unwrap();
+    client.invalidate_manifest(REPO, &digest);
+    let s = client.cache_stats();
+    assert_eq!((s.entries, s.evictions), (2, 0), "{s:?}");
+    client.get_manifest(REPO, "t1").unwrap();
+    assert_eq!(manifests_seen(&srv), 2, "t1 is still cached");
+    client.get_manifest(REPO, "t0").unwrap();
+    assert_eq!(manifests_seen(&srv), 3, "t0 went with its digest");
+
+    client.invalidate_manifest(REPO, "t1");
+    client.invalidate_manifest(REPO, "not a tag");
+    client.get_manifest(REPO, &b.digest).unwrap();
+    assert_eq!(manifests_seen(&srv), 3, "t1's digest stays");
+    client.get_manifest(REPO, "t1").unwrap();
+    assert_eq!(manifests_seen(&srv), 4);
 }

@@ -1,14 +1,83 @@
-//! Blobs streamed in constant memory, verified against their digest as
-//! they are read.
+//! Blobs: streamed in constant memory and verified against their digest as
+//! they are read ([`BlobReader`]), or read whole when small (image configs).
 
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 
 use url::Url;
 
+use crate::auth::scope::Scope;
 use crate::digest::{Digest, VerifyingReader};
 use crate::http::body_read_error;
-use crate::Error;
+use crate::reference::validate_repository;
+use crate::request::Request;
+use crate::{Error, Result};
+
+use super::cached::{blob_cost, BlobKey};
+use super::{Client, ToDigest};
+
+impl Client {
+    /// Opens a blob (its digest as text or a [`Digest`]) for streaming; the
+    /// content is verified against the digest as it is read (see
+    /// [`BlobReader`]). Redirects to storage hosts are followed without
+    /// credentials. Never cached.
+    ///
+    /// ```no_run
+    /// let c = registry_client::Client::new("localhost:5000")?;
+    /// let m = c.get_manifest("app", "v1")?;
+    /// let layer = &m.manifest.as_image().unwrap().layers[0];
+    /// let mut file = std::fs::File::create("layer.tar.gz").unwrap();
+    /// let n = c.blob("app", &layer.digest)?.copy_to(&mut file)?;
+    /// assert_eq!(n, layer.size);
+    /// # Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn blob(&self, repository: &str, digest: impl ToDigest) -> Result<BlobReader> {
+        validate_repository(repository)?;
+        let digest = digest.to_digest()?;
+        let what = format!("blob {repository}@{digest}");
+        let resp = self.open(&Request {
+            scope: Some(Scope::pull(repository)),
+            streaming: true,
+            limit: u64::MAX,
+            ..self.request(self.blob_url(repository, &digest)?, &what)
+        })?;
+        let size = resp
+            .header("content-length")
+            .and_then(|v| v.trim().parse().ok());
+        let url = resp.url.clone();
+        Ok(BlobReader::new(resp.into_reader(), digest, size, url))
+    }
+
+    /// A blob read whole (at most `limit` bytes) and verified; cached, as
+    /// content by digest, until evicted.
+    pub(super) fn small_blob(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        limit: u64,
+    ) -> Result<Arc<Vec<u8>>> {
+        let key = BlobKey {
+            repository: repository.to_string(),
+            digest: digest.clone(),
+        };
+        self.cached(key, || {
+            let what = format!("blob {repository}@{digest}");
+            let resp = self.send(&Request {
+                scope: Some(Scope::pull(repository)),
+                limit,
+                ..self.request(self.blob_url(repository, digest)?, &what)
+            })?;
+            digest.verify(&resp.body)?;
+            let bytes = blob_cost(&resp.body);
+            Ok((Arc::new(resp.body), bytes, true))
+        })
+    }
+
+    fn blob_url(&self, repository: &str, digest: &Digest) -> Result<Url> {
+        self.url(&format!("v2/{repository}/blobs/{digest}"))
+    }
+}
 
 /// A blob's content as it arrives from the registry.
 ///
@@ -72,7 +141,7 @@ impl BlobReader {
 
     /// Copies the rest of the blob into `out` and returns the bytes copied,
     /// after the digest has been checked. Errors are this crate's.
-    pub fn copy_to(mut self, out: &mut dyn Write) -> Result<u64, Error> {
+    pub fn copy_to(mut self, out: &mut dyn Write) -> Result<u64> {
         let mut buf = vec![0u8; 64 << 10];
         let mut total = 0u64;
         loop {
