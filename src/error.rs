@@ -224,14 +224,16 @@ pub enum Error {
         #[source]
         source: Option<Cause>,
     },
-    /// A response body exceeded its size cap.
-    #[error("{what} exceeds the limit of {limit} bytes")]
+    /// A response body exceeded its size cap, or a listing its bound.
+    #[error("{what} exceeds the limit of {limit} {unit}")]
     #[non_exhaustive]
     TooLarge {
         /// What was being read.
         what: String,
-        /// The cap in bytes.
+        /// The cap.
         limit: u64,
+        /// What the cap counts: `bytes`, or `names` for a listing.
+        unit: &'static str,
     },
     /// Local I/O failed (writing received content to the caller's sink).
     #[error("I/O error: {message}")]
@@ -514,6 +516,16 @@ impl Error {
         Error::TooLarge {
             what: what.into(),
             limit,
+            unit: "bytes",
+        }
+    }
+
+    /// Too many of something that is not bytes (names in a listing).
+    pub(crate) fn too_many(what: impl Into<String>, limit: u64, unit: &'static str) -> Error {
+        Error::TooLarge {
+            what: what.into(),
+            limit,
+            unit,
         }
     }
 

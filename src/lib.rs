@@ -25,6 +25,7 @@
 mod cache;
 mod client;
 mod config;
+mod credentials;
 mod error;
 
 pub mod auth;
@@ -45,18 +46,19 @@ pub(crate) mod resilience;
 pub(crate) mod singleflight;
 pub(crate) mod text;
 
-pub use auth::{Credential, CredentialProvider};
 pub use cache::CacheStats;
+pub use client::ClientBuilder;
 pub use client::{
     BlobReader, Client, ImageInfo, LayerInfo, ManifestResponse, Pages, PingInfo, RepositoryInfo,
     ToDigest, ToReference,
 };
 pub use config::{
-    ClientBuilder, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_TTL,
-    DEFAULT_COOLDOWN, DEFAULT_FAILURE_THRESHOLD, DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_DELAY,
-    DEFAULT_RETRY_DELAY, DEFAULT_TIMEOUT,
+    DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_TTL, DEFAULT_COOLDOWN,
+    DEFAULT_FAILURE_THRESHOLD, DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_DELAY,
+    DEFAULT_TIMEOUT,
 };
 pub use config::{DEFAULT_MAX_LIST_BYTES, DEFAULT_MAX_LIST_ITEMS};
+pub use credentials::{Credential, CredentialProvider};
 pub use digest::Digest;
 pub use error::{Diagnostic, Error, ErrorKind, Result};
 pub use manifest::Manifest;

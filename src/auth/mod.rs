@@ -14,7 +14,6 @@
 
 pub(crate) mod basic;
 pub mod challenge;
-pub(crate) mod credentials;
 pub(crate) mod realm;
 pub mod scope;
 pub(crate) mod secrets;
@@ -26,12 +25,12 @@ use parking_lot::Mutex;
 use url::Url;
 
 use crate::config::Config;
+use crate::credentials::{Credential, CredentialProvider};
 use crate::http::{limits, Request, Response};
 use crate::resilience::Resilient;
 use crate::{Error, Result};
 
 use self::challenge::Challenge;
-pub use self::credentials::{Credential, CredentialProvider};
 use self::scope::Scope;
 use self::secrets::Secrets;
 use self::token::{Fetcher, TokenCache, TokenKey};

@@ -278,23 +278,23 @@ impl Client {
     }
 
     fn too_large(&self, listing: &Listing, bound: Bound) -> Error {
-        let (what, limit) = match bound {
-            Bound::Items => (
+        match bound {
+            Bound::Items => Error::too_many(
                 format!(
                     "{}: the number of names (ClientBuilder::max_list_items)",
                     listing.what()
                 ),
-                self.config().max_list_items,
+                self.config().max_list_items as u64,
+                "names",
             ),
-            Bound::Bytes => (
+            Bound::Bytes => Error::too_large(
                 format!(
                     "{}: the names held in memory (ClientBuilder::max_list_bytes)",
                     listing.what()
                 ),
-                self.config().max_list_bytes,
+                self.config().max_list_bytes as u64,
             ),
-        };
-        Error::too_large(what, limit as u64)
+        }
     }
 
     /// One page, from the cache or the registry, charged to `budget`.

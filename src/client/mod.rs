@@ -15,6 +15,7 @@
 
 mod args;
 mod blobs;
+mod builder;
 mod cached;
 mod catalog;
 mod image;
@@ -28,7 +29,7 @@ use ureq::http::HeaderMap;
 use url::Url;
 
 use crate::cache::{Cache, CacheStats, Kind};
-use crate::config::{ClientBuilder, Config};
+use crate::config::Config;
 use crate::http::{self, limits, Method};
 use crate::reference::Reference;
 use crate::request::{Request, Response, Transport};
@@ -36,6 +37,7 @@ use crate::{Error, Result};
 
 pub use args::{ToDigest, ToReference};
 pub use blobs::BlobReader;
+pub use builder::ClientBuilder;
 pub use catalog::Pages;
 pub use image::{ImageInfo, LayerInfo, RepositoryInfo};
 pub use manifests::ManifestResponse;
