@@ -16,9 +16,22 @@
 //! ```
 //!
 //! One [`Client`] is `Send + Sync` and cheap to clone; clones share the
-//! connection pool, the token cache and the response cache. Every request goes through one path
-//! (`transport`): circuit breaker, retry loop, authentication (anonymous,
-//! Basic, Bearer tokens per scope), HTTP with size caps on every body.
+//! connection pool, the token cache and the response cache.
+//!
+//! Every request goes down one path of layers, each depending only on the
+//! one below (ARCHITECTURE.md in the repository draws them):
+//!
+//! ```text
+//! operations (Client)  build a request, read a checked answer, use the cache
+//! auth                 credentials from a CredentialProvider; Basic or Bearer
+//!                      tokens per scope, fetched through the layer below
+//! resilience           retries with backoff and Retry-After; circuit breaker per host
+//! http                 one exchange on a pooled ureq agent: redirects under origin
+//!                      rules, an address-checked resolver, size caps on every body
+//! ```
+//!
+//! Errors are one [`Error`] with a stable [`ErrorKind`]; what a server said
+//! is kept, and every secret the client holds is scrubbed from it.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
