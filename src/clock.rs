@@ -8,9 +8,11 @@
 //! really waits.
 
 use std::fmt;
+#[cfg(any(test, feature = "test-util"))]
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+#[cfg(any(test, feature = "test-util"))]
 use parking_lot::Mutex;
 
 /// A source of monotonic time, wall-clock time and sleep.

@@ -78,6 +78,11 @@ impl Transport {
         req.scope.iter().cloned().collect()
     }
 
+    /// `e` without the secrets this client holds.
+    pub(crate) fn scrub(&self, e: Error) -> Error {
+        self.secrets.scrub_error(e)
+    }
+
     /// Whether the client has credentials to offer.
     pub(crate) fn has_credentials(&self) -> Result<bool> {
         self.auth

@@ -171,7 +171,15 @@ fn the_request_path_only_imports_downwards() {
 #[test]
 fn model_modules_import_no_layer() {
     let g = graph();
-    let layers = ["http", "resilience", "auth", "request", "client", "cache", "ffi"];
+    let layers = [
+        "http",
+        "resilience",
+        "auth",
+        "request",
+        "client",
+        "cache",
+        "ffi",
+    ];
     for model in [
         "digest",
         "reference",

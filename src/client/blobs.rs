@@ -33,20 +33,22 @@ impl Client {
     /// # Ok::<(), registry_client::Error>(())
     /// ```
     pub fn blob(&self, repository: &str, digest: impl ToDigest) -> Result<BlobReader> {
-        validate_repository(repository)?;
-        let digest = digest.to_digest()?;
-        let what = format!("blob {repository}@{digest}");
-        let resp = self.open(&Request {
-            scope: Some(Scope::pull(repository)),
-            streaming: true,
-            limit: u64::MAX,
-            ..self.request(self.blob_url(repository, &digest)?, &what)
-        })?;
-        let size = resp
-            .header("content-length")
-            .and_then(|v| v.trim().parse().ok());
-        let url = resp.url.clone();
-        Ok(BlobReader::new(resp.into_reader(), digest, size, url))
+        self.scrub((|| {
+            validate_repository(repository)?;
+            let digest = digest.to_digest()?;
+            let what = format!("blob {repository}@{digest}");
+            let resp = self.open(&Request {
+                scope: Some(Scope::pull(repository)),
+                streaming: true,
+                limit: u64::MAX,
+                ..self.request(self.blob_url(repository, &digest)?, &what)
+            })?;
+            let size = resp
+                .header("content-length")
+                .and_then(|v| v.trim().parse().ok());
+            let url = resp.url.clone();
+            Ok(BlobReader::new(resp.into_reader(), digest, size, url))
+        })())
     }
 
     /// A blob read whole (at most `limit` bytes) and verified; cached, as

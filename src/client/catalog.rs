@@ -299,22 +299,24 @@ impl Client {
 
     /// One page, from the cache or the registry, charged to `budget`.
     fn fetch_page(&self, listing: &Listing, url: &Url, budget: &mut Budget) -> Result<Listed> {
-        let key = PageKey {
-            listing: listing.clone(),
-            url: url.to_string(),
-        };
-        let within = *budget;
-        let listed = self.cached(key, || {
-            let listed = self.fetch_page_uncached(listing, url, within)?;
-            let bytes = page_cost(&listed);
-            Ok((Arc::new(listed), bytes, false))
-        })?;
-        // A cached page (or one another caller fetched) was decoded within
-        // another budget.
-        budget
-            .charge_all(&listed.page.items)
-            .map_err(|b| self.too_large(listing, b))?;
-        Ok((*listed).clone())
+        self.scrub((|| {
+            let key = PageKey {
+                listing: listing.clone(),
+                url: url.to_string(),
+            };
+            let within = *budget;
+            let listed = self.cached(key, || {
+                let listed = self.fetch_page_uncached(listing, url, within)?;
+                let bytes = page_cost(&listed);
+                Ok((Arc::new(listed), bytes, false))
+            })?;
+            // A cached page (or one another caller fetched) was decoded within
+            // another budget.
+            budget
+                .charge_all(&listed.page.items)
+                .map_err(|b| self.too_large(listing, b))?;
+            Ok((*listed).clone())
+        })())
     }
 
     fn fetch_page_uncached(&self, listing: &Listing, url: &Url, budget: Budget) -> Result<Listed> {

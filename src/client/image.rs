@@ -121,70 +121,72 @@ impl Client {
         reference: impl ToReference,
         platform: Option<&Platform>,
     ) -> Result<ImageInfo> {
-        let reference = reference.to_reference()?;
-        let name = name_of(repository, &reference);
-        let top = self.get_manifest(repository, &reference)?;
-        let (manifest, image) = match &top.manifest {
-            Manifest::DockerV2(m) | Manifest::OciImage(m) => (top.clone(), m.clone()),
-            Manifest::DockerList(index) | Manifest::OciIndex(index) => {
-                let want = platform.cloned().unwrap_or_else(Platform::host);
-                let entry = index
-                    .select(&want)
-                    .ok_or_else(|| not_found(&want, &name, &index.platforms()))?;
-                let child = self.get_manifest(repository, &entry.digest)?;
-                let image = match &child.manifest {
-                    Manifest::DockerV2(m) | Manifest::OciImage(m) => m.clone(),
-                    _ => {
-                        return Err(Error::unsupported(format!(
-                            "{repository}@{} is an index inside an index",
-                            entry.digest
-                        )))
-                    }
-                };
-                (child, image)
+        self.scrub((|| {
+            let reference = reference.to_reference()?;
+            let name = name_of(repository, &reference);
+            let top = self.get_manifest(repository, &reference)?;
+            let (manifest, image) = match &top.manifest {
+                Manifest::DockerV2(m) | Manifest::OciImage(m) => (top.clone(), m.clone()),
+                Manifest::DockerList(index) | Manifest::OciIndex(index) => {
+                    let want = platform.cloned().unwrap_or_else(Platform::host);
+                    let entry = index
+                        .select(&want)
+                        .ok_or_else(|| not_found(&want, &name, &index.platforms()))?;
+                    let child = self.get_manifest(repository, &entry.digest)?;
+                    let image = match &child.manifest {
+                        Manifest::DockerV2(m) | Manifest::OciImage(m) => m.clone(),
+                        _ => {
+                            return Err(Error::unsupported(format!(
+                                "{repository}@{} is an index inside an index",
+                                entry.digest
+                            )))
+                        }
+                    };
+                    (child, image)
+                }
+            };
+            let config = self.image_config(repository, &image)?;
+            if let (Some(want), false) = (platform, top.manifest.is_index()) {
+                let have = config.platform();
+                if !want.matches(&have) {
+                    return Err(not_found(want, &name, &[have]));
+                }
             }
-        };
-        let config = self.image_config(repository, &image)?;
-        if let (Some(want), false) = (platform, top.manifest.is_index()) {
-            let have = config.platform();
-            if !want.matches(&have) {
-                return Err(not_found(want, &name, &[have]));
-            }
-        }
-        let size = total_size(&image).ok_or_else(|| {
-            Error::decode(
-                manifest_what(repository, &Reference::Digest(manifest.digest.clone())),
-                "the config and layer sizes add up to more than 2^64 - 1 bytes",
-            )
-        })?;
-        let layers = image
-            .layers
-            .iter()
-            .map(|l| LayerInfo {
-                digest: l.digest.clone(),
-                size: l.size,
-                media_type: l.media_type.clone(),
+            let size = total_size(&image).ok_or_else(|| {
+                Error::decode(
+                    manifest_what(repository, &Reference::Digest(manifest.digest.clone())),
+                    "the config and layer sizes add up to more than 2^64 - 1 bytes",
+                )
+            })?;
+            let layers = image
+                .layers
+                .iter()
+                .map(|l| LayerInfo {
+                    digest: l.digest.clone(),
+                    size: l.size,
+                    media_type: l.media_type.clone(),
+                })
+                .collect();
+            let c = config.config;
+            Ok(ImageInfo {
+                digest: manifest.digest.clone(),
+                media_type: manifest.media_type.clone(),
+                config_digest: image.config.digest.clone(),
+                architecture: config.architecture,
+                os: config.os,
+                variant: config.variant,
+                created: config.created,
+                author: config.author,
+                size,
+                layers,
+                labels: c.labels,
+                entrypoint: c.entrypoint.unwrap_or_default(),
+                cmd: c.cmd.unwrap_or_default(),
+                env: c.env,
+                working_dir: c.working_dir.filter(|w| !w.is_empty()),
+                user: c.user.filter(|u| !u.is_empty()),
             })
-            .collect();
-        let c = config.config;
-        Ok(ImageInfo {
-            digest: manifest.digest.clone(),
-            media_type: manifest.media_type.clone(),
-            config_digest: image.config.digest.clone(),
-            architecture: config.architecture,
-            os: config.os,
-            variant: config.variant,
-            created: config.created,
-            author: config.author,
-            size,
-            layers,
-            labels: c.labels,
-            entrypoint: c.entrypoint.unwrap_or_default(),
-            cmd: c.cmd.unwrap_or_default(),
-            env: c.env,
-            working_dir: c.working_dir.filter(|w| !w.is_empty()),
-            user: c.user.filter(|u| !u.is_empty()),
-        })
+        })())
     }
 
     fn image_config(&self, repository: &str, image: &ImageManifest) -> Result<ImageConfig> {

@@ -66,26 +66,28 @@ impl Client {
         repository: &str,
         reference: impl ToReference,
     ) -> Result<Arc<ManifestResponse>> {
-        validate_repository(repository)?;
-        let reference = reference.to_reference()?;
-        let immutable = reference.is_digest();
-        let key = ManifestKey {
-            repository: repository.to_string(),
-            reference: reference.clone(),
-        };
-        self.cached(key, || {
-            let m = Arc::new(self.fetch_manifest(repository, &reference)?);
-            let bytes = manifest_cost(&m);
-            if !immutable {
-                // Content addressed: the same bytes serve a later fetch by digest.
-                let by_digest = ManifestKey {
-                    repository: repository.to_string(),
-                    reference: Reference::Digest(m.digest.clone()),
-                };
-                self.inner.cache.insert(by_digest, m.clone(), bytes, true);
-            }
-            Ok((m, bytes, immutable))
-        })
+        self.scrub((|| {
+            validate_repository(repository)?;
+            let reference = reference.to_reference()?;
+            let immutable = reference.is_digest();
+            let key = ManifestKey {
+                repository: repository.to_string(),
+                reference: reference.clone(),
+            };
+            self.cached(key, || {
+                let m = Arc::new(self.fetch_manifest(repository, &reference)?);
+                let bytes = manifest_cost(&m);
+                if !immutable {
+                    // Content addressed: the same bytes serve a later fetch by digest.
+                    let by_digest = ManifestKey {
+                        repository: repository.to_string(),
+                        reference: Reference::Digest(m.digest.clone()),
+                    };
+                    self.inner.cache.insert(by_digest, m.clone(), bytes, true);
+                }
+                Ok((m, bytes, immutable))
+            })
+        })())
     }
 
     fn fetch_manifest(&self, repository: &str, reference: &Reference) -> Result<ManifestResponse> {
@@ -138,44 +140,46 @@ impl Client {
     /// # Ok::<(), registry_client::Error>(())
     /// ```
     pub fn manifest_digest(&self, repository: &str, reference: impl ToReference) -> Result<Digest> {
-        validate_repository(repository)?;
-        let reference = reference.to_reference()?;
-        let key = ManifestKey {
-            repository: repository.to_string(),
-            reference,
-        };
-        if let Reference::Digest(d) = &key.reference {
-            if self.read_cache && self.inner.cache.get(&key).is_some() {
-                return Ok(d.clone());
+        self.scrub((|| {
+            validate_repository(repository)?;
+            let reference = reference.to_reference()?;
+            let key = ManifestKey {
+                repository: repository.to_string(),
+                reference,
+            };
+            if let Reference::Digest(d) = &key.reference {
+                if self.read_cache && self.inner.cache.get(&key).is_some() {
+                    return Ok(d.clone());
+                }
             }
-        }
-        let what = manifest_what(repository, &key.reference);
-        let resp = self.send(&Request {
-            method: Method::Head,
-            accept: Some(ACCEPT_MANIFESTS),
-            scope: Some(Scope::pull(repository)),
-            limit: 0,
-            ..self.request(self.manifest_url(repository, &key.reference)?, &what)
-        })?;
-        let digest = match (announced_digest(&resp)?, &key.reference) {
-            (Some(got), Reference::Digest(want)) if &got != want => {
-                return Err(Error::DigestMismatch {
-                    expected: want.to_string(),
-                    actual: got.to_string(),
-                })
-            }
-            (Some(got), _) => got,
-            (None, _) => {
-                return Ok(self
-                    .uncached()
-                    .get_manifest(repository, &key.reference)?
-                    .digest
-                    .clone())
-            }
-        };
-        // The tag moved: what the cache holds for it is stale.
-        self.inner.cache.remove_if(&key, |m| m.digest != digest);
-        Ok(digest)
+            let what = manifest_what(repository, &key.reference);
+            let resp = self.send(&Request {
+                method: Method::Head,
+                accept: Some(ACCEPT_MANIFESTS),
+                scope: Some(Scope::pull(repository)),
+                limit: 0,
+                ..self.request(self.manifest_url(repository, &key.reference)?, &what)
+            })?;
+            let digest = match (announced_digest(&resp)?, &key.reference) {
+                (Some(got), Reference::Digest(want)) if &got != want => {
+                    return Err(Error::DigestMismatch {
+                        expected: want.to_string(),
+                        actual: got.to_string(),
+                    })
+                }
+                (Some(got), _) => got,
+                (None, _) => {
+                    return Ok(self
+                        .uncached()
+                        .get_manifest(repository, &key.reference)?
+                        .digest
+                        .clone())
+                }
+            };
+            // The tag moved: what the cache holds for it is stale.
+            self.inner.cache.remove_if(&key, |m| m.digest != digest);
+            Ok(digest)
+        })())
     }
 
     fn manifest_url(&self, repository: &str, reference: &Reference) -> Result<url::Url> {

@@ -308,6 +308,14 @@ impl Client {
         self.inner.transport.open(req)
     }
 
+    /// `r` with every secret the client holds removed from its error: the
+    /// last step of every operation, so that text a server sent (what its
+    /// error body said, a header quoted in a parse error) never carries a
+    /// password or token back to the caller.
+    fn scrub<T>(&self, r: Result<T>) -> Result<T> {
+        r.map_err(|e| self.inner.transport.scrub(e))
+    }
+
     /// Asks `url` without credentials: the status and headers.
     fn probe(&self, url: &Url, what: &str) -> Result<(u16, HeaderMap)> {
         self.inner.transport.probe(url, what)

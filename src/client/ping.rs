@@ -33,18 +33,21 @@ impl Client {
     /// # Ok::<(), registry_client::Error>(())
     /// ```
     pub fn ping(&self) -> Result<PingInfo> {
-        let req = self.request(self.url("v2/")?, "API version check");
-        // Asked bare first: whether the registry wants credentials is a fact
-        // about it, not about the credentials this client holds.
-        let (status, headers) = self.probe(&req.url, req.what)?;
-        let auth_required = status == 401;
-        if auth_required && self.has_credentials()? {
-            // Then with the credentials, so bad ones are reported here.
-            self.send(&req)?;
-        }
-        Ok(PingInfo {
-            auth_required,
-            api_version: header(&headers, "docker-distribution-api-version").map(str::to_string),
-        })
+        self.scrub((|| {
+            let req = self.request(self.url("v2/")?, "API version check");
+            // Asked bare first: whether the registry wants credentials is a fact
+            // about it, not about the credentials this client holds.
+            let (status, headers) = self.probe(&req.url, req.what)?;
+            let auth_required = status == 401;
+            if auth_required && self.has_credentials()? {
+                // Then with the credentials, so bad ones are reported here.
+                self.send(&req)?;
+            }
+            Ok(PingInfo {
+                auth_required,
+                api_version: header(&headers, "docker-distribution-api-version")
+                    .map(str::to_string),
+            })
+        })())
     }
 }
