@@ -491,6 +491,20 @@ impl Error {
         }
     }
 
+    /// An auth failure with what the server said.
+    pub(crate) fn auth_said(
+        status: Option<u16>,
+        message: impl Into<String>,
+        diagnostics: Vec<Diagnostic>,
+    ) -> Error {
+        Error::Auth {
+            status,
+            message: message.into(),
+            diagnostics,
+            source: None,
+        }
+    }
+
     pub(crate) fn auth_caused(
         status: Option<u16>,
         message: impl Into<String>,
@@ -504,7 +518,6 @@ impl Error {
         }
     }
 
-    #[allow(dead_code)] // used as the operations move to it
     pub(crate) fn not_found(what: impl Into<String>) -> Error {
         Error::NotFound {
             what: what.into(),
@@ -545,7 +558,6 @@ impl Error {
         }
     }
 
-    #[allow(dead_code)] // used as the parsers move to it
     pub(crate) fn digest_mismatch(expected: impl fmt::Display, actual: impl fmt::Display) -> Error {
         Error::DigestMismatch {
             expected: expected.to_string(),

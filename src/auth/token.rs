@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use url::Url;
 
+use crate::http::failure::is_refused_address;
 use crate::http::{limits, Method, Request};
 use crate::resilience::Resilient;
 use crate::text::redact_url;
@@ -198,17 +199,14 @@ impl Fetcher<'_> {
         if let Some(b) = self.basic {
             req.set_header("Authorization", b.to_string());
         }
-        let mut resp = self.inner.send(&mut req).map_err(|e| match e {
-            // The realm's address was refused: a credential matter.
-            Error::Connection {
-                message, source, ..
-            } if message.starts_with("refusing") => Error::Auth {
-                status: None,
-                message: format!("refusing token realm {realm_shown}: {message}"),
-                diagnostics: Vec::new(),
-                source,
-            },
-            other => other,
+        let mut resp = self.inner.send(&mut req).map_err(|e| {
+            if is_refused_address(&e) {
+                // The realm's address was refused: a credential matter.
+                let message = format!("refusing token realm {realm_shown}: {e}");
+                Error::auth_caused(None, message, e)
+            } else {
+                e
+            }
         })?;
         if resp.status != 200 {
             let body = resp.prefix(limits::ERROR_BODY);
@@ -224,15 +222,11 @@ impl Fetcher<'_> {
             return Err(match error {
                 Error::RateLimited { .. } | Error::Connection { .. } => error,
                 Error::Auth { .. } | Error::NotFound { .. } | Error::Registry { .. } => {
-                    Error::Auth {
-                        status: Some(resp.status),
-                        message: format!(
-                            "token endpoint {realm_shown} answered HTTP {}",
-                            resp.status
-                        ),
-                        diagnostics: error.diagnostics().to_vec(),
-                        source: None,
-                    }
+                    Error::auth_said(
+                        Some(resp.status),
+                        format!("token endpoint {realm_shown} answered HTTP {}", resp.status),
+                        error.diagnostics().to_vec(),
+                    )
                 }
                 other => other,
             });

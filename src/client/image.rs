@@ -228,15 +228,12 @@ fn total_size(image: &ImageManifest) -> Option<u64> {
 
 fn not_found(want: &Platform, name: &str, available: &[Platform]) -> Error {
     let available: Vec<String> = available.iter().map(Platform::to_string).collect();
-    Error::NotFound {
-        what: format!(
-            "platform {want} in {name} (available: {})",
-            if available.is_empty() {
-                "none".to_string()
-            } else {
-                available.join(", ")
-            }
-        ),
-        diagnostics: Vec::new(),
-    }
+    Error::not_found(format!(
+        "platform {want} in {name} (available: {})",
+        if available.is_empty() {
+            "none".to_string()
+        } else {
+            available.join(", ")
+        }
+    ))
 }

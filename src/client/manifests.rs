@@ -162,10 +162,7 @@ impl Client {
             })?;
             let digest = match (announced_digest(&resp)?, &key.reference) {
                 (Some(got), Reference::Digest(want)) if &got != want => {
-                    return Err(Error::DigestMismatch {
-                        expected: want.to_string(),
-                        actual: got.to_string(),
-                    })
+                    return Err(Error::digest_mismatch(want, got))
                 }
                 (Some(got), _) => got,
                 (None, _) => {

@@ -47,6 +47,23 @@ pub(crate) fn is_transient(e: &Error) -> bool {
     }
 }
 
+/// Whether `e` is the resolver's refusal of an internal address (see
+/// `resolve.rs`), somewhere in its chain of causes.
+pub(crate) fn is_refused_address(e: &Error) -> bool {
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if c.is::<AddressRefused>()
+            || c.downcast_ref::<io::Error>()
+                .and_then(|io| io.get_ref())
+                .is_some_and(|inner| inner.is::<AddressRefused>())
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 /// Maps one of ureq's errors; `phase` tells whether the head or the body
 /// was being read.
 pub(crate) fn map_ureq(err: ureq::Error, url: &Url, phase: &str) -> Error {

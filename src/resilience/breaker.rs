@@ -237,7 +237,8 @@ impl Permit<'_> {
     }
 
     /// The attempt failed in a way that says the host is unwell (network
-    /// error, timeout, 5xx, 429): counts towards opening; a probe's failure
+    /// error, timeout, 5xx; not a 429, which is an answer from a live host):
+    /// counts towards opening; a probe's failure
     /// reopens the breaker for a full cooldown.
     pub(crate) fn record_failure(mut self) {
         self.reported = true;
