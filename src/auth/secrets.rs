@@ -17,6 +17,12 @@ const MAX_SECRETS: usize = 256;
 const MIN_LEN: usize = 4;
 /// What a secret is replaced with.
 pub(crate) const REDACTED: &str = "<redacted>";
+/// Where a message cuts server text short: `text::quote` ends a quote it
+/// cut with this, and the parse errors of `auth::challenge` and
+/// `pagination` start a window into a long header with [`WINDOW_START`].
+/// A secret cut there shows only in part, and is searched for in part.
+const CUT_END: &str = "\"… (";
+const WINDOW_START: &str = "near \"";
 
 #[derive(Debug, Default)]
 pub(crate) struct Secrets {
@@ -28,8 +34,17 @@ impl Secrets {
         Secrets::default()
     }
 
-    /// Remembers a secret.
+    /// Remembers a secret, and the form messages show it in when they
+    /// quote a server's text (escaped: `"`, `\\`, `'`, non-printables).
     pub(crate) fn add(&self, secret: &str) {
+        self.remember(secret);
+        let escaped: String = secret.chars().flat_map(char::escape_debug).collect();
+        if escaped != secret {
+            self.remember(&escaped);
+        }
+    }
+
+    fn remember(&self, secret: &str) {
         if secret.len() < MIN_LEN {
             return;
         }
@@ -43,23 +58,29 @@ impl Secrets {
         known.push_back(secret.to_string());
     }
 
-    /// `text` with every known secret replaced, or `None` when it holds
-    /// none.
+    /// `text` with every known secret replaced, and every piece of one
+    /// where the text was cut, or `None` when it holds none.
     pub(crate) fn scrub(&self, text: &str) -> Option<String> {
         let known = self.known.read();
-        if !known.iter().any(|k| text.contains(k.as_str())) {
+        let cut = text.contains(CUT_END) || text.contains(WINDOW_START);
+        if !cut && !known.iter().any(|k| text.contains(k.as_str())) {
             return None;
         }
         // Longest first, so a secret that contains another goes whole.
         let mut by_len: Vec<&String> = known.iter().collect();
         by_len.sort_by_key(|k| std::cmp::Reverse(k.len()));
         let mut out = text.to_string();
-        for k in by_len {
+        for k in &by_len {
             if out.contains(k.as_str()) {
                 out = out.replace(k.as_str(), REDACTED);
             }
         }
-        Some(out)
+        if cut {
+            for k in &by_len {
+                out = redact_cut_pieces(&out, k);
+            }
+        }
+        (out != text).then_some(out)
     }
 
     /// `e` with every known secret removed from what it carries.
@@ -69,6 +90,48 @@ impl Secrets {
         }
         e.map_text(&|t| self.scrub(t))
     }
+}
+
+/// `text` without the pieces of `secret` that touch a cut: the end of a
+/// quote cut short (`…Pw-S3CR"… (80 bytes)`), the start of a window into a
+/// header (`near "CRET-7c1f…`). Pieces shorter than [`MIN_LEN`] stay.
+fn redact_cut_pieces(text: &str, secret: &str) -> String {
+    let mut out = text.to_string();
+    // Before each cut end: the longest tail of the text inside `secret`.
+    let mut from = 0;
+    while let Some(p) = out[from..].find(CUT_END).map(|p| p + from) {
+        let start = out[..p]
+            .char_indices()
+            .map(|(i, _)| i)
+            .filter(|&i| i + secret.len() >= p && p - i >= MIN_LEN)
+            .find(|&i| secret.contains(&out[i..p]));
+        let resume = match start {
+            Some(i) => {
+                out.replace_range(i..p, REDACTED);
+                i + REDACTED.len() + CUT_END.len()
+            }
+            None => p + CUT_END.len(),
+        };
+        from = resume;
+    }
+    // After each window start: the longest head of the text inside `secret`.
+    let mut from = 0;
+    while let Some(p) = out[from..]
+        .find(WINDOW_START)
+        .map(|p| p + from + WINDOW_START.len())
+    {
+        let end = out[p..]
+            .char_indices()
+            .map(|(i, c)| p + i + c.len_utf8())
+            .take_while(|&e| secret.contains(&out[p..e]))
+            .last()
+            .filter(|&e| e - p >= MIN_LEN);
+        if let Some(e) = end {
+            out.replace_range(p..e, REDACTED);
+        }
+        from = p;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -87,6 +150,26 @@ mod tests {
                 .unwrap(),
             "pw <redacted> basic <redacted> again <redacted>"
         );
+    }
+
+    #[test]
+    fn escaped_and_cut_secrets_go_too() {
+        let s = Secrets::new();
+        s.add(r#"pa"ss\word-42"#);
+        s.add("dG9rZW4tc2VjcmV0LXZhbHVl");
+        // As `text::quote` shows it: escaped.
+        assert_eq!(
+            s.scrub(r#"said "pa\"ss\\word-42""#).unwrap(),
+            r#"said "<redacted>""#
+        );
+        // Cut short by a quote, or starting a window into a header.
+        assert_eq!(
+            s.scrub(r#"body "xxxxdG9rZW4tc2Vj"… (90 bytes) and near "LXZhbHVl, x""#)
+                .unwrap(),
+            r#"body "xxxx<redacted>"… (90 bytes) and near "<redacted>, x""#
+        );
+        // Pieces shorter than MIN_LEN, and text that is no piece, stay.
+        assert_eq!(s.scrub(r#""xxxxxVl"… (90 bytes) near "Vl x""#), None);
     }
 
     #[test]
