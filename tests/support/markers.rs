@@ -58,14 +58,17 @@ impl Markers {
     }
 
     /// The first secret (or piece of one) `text` shows, if any.
+    /// Letter case does not matter: a host name is shown lowercased.
     pub fn shown_in(&self, text: &str) -> Option<String> {
-        if text.contains(MARK) {
+        let text = &text.to_ascii_lowercase();
+        if text.contains(&MARK.to_ascii_lowercase()) {
             return Some(MARK.to_string());
         }
         for secret in &self.secrets {
             let escaped: String = secret.chars().flat_map(char::escape_debug).collect();
             let json = serde_json::to_string(secret).unwrap();
             for form in [secret.as_str(), escaped.as_str(), json.trim_matches('"')] {
+                let form = &form.to_ascii_lowercase();
                 if let Some(piece) = piece_of(form, text) {
                     return Some(piece);
                 }
