@@ -15,12 +15,15 @@
 mod fault;
 #[path = "support/images.rs"]
 mod images;
+#[path = "support/markers.rs"]
+mod markers;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use fault::*;
 use images::*;
+use markers::*;
 use registry_client::clock::{Clock, ManualClock};
 use registry_client::{Client, ClientBuilder, Error, ErrorKind};
 
@@ -71,7 +74,8 @@ impl Clock for RecordingClock {
 }
 
 /// A client with 3 retries, 100 ms base delay (manual clock), a 2 s real
-/// timeout and no circuit breaker.
+/// timeout, no circuit breaker, and the marker credentials (sent only when
+/// a registry asks: a test that wants none sees none go out).
 fn builder(url: &str, clock: &RecordingClock) -> ClientBuilder {
     builder_with_breaker(url, clock).circuit_breaker(0, Duration::from_secs(60))
 }
@@ -79,6 +83,7 @@ fn builder(url: &str, clock: &RecordingClock) -> ClientBuilder {
 /// As [`builder`], with the default circuit breaker (5 failures, 60 s).
 fn builder_with_breaker(url: &str, clock: &RecordingClock) -> ClientBuilder {
     Client::builder(url)
+        .basic_auth(MARKER_USER, MARKER_PASSWORD)
         .max_retries(3)
         .retry_delay(BASE)
         .max_retry_delay(MAX_DELAY)
@@ -97,6 +102,41 @@ fn assert_backoff(sleeps: &[Duration], expected_count: usize) {
             "sleep {n} = {s:?} not in [{:?}, {d:?}] (all: {sleeps:?})",
             d / 2
         );
+    }
+}
+
+/// The tokens the scripted token servers here hand out: each carries the
+/// marker, so that an error showing one is caught.
+fn token(name: &str) -> String {
+    marker_token(name)
+}
+
+/// Every secret of this suite: the marker password and its Basic form, and
+/// the tokens (also the one a realm hands out that is not header-safe).
+fn markers() -> Markers {
+    Markers::new(&[
+        token("tok-1"),
+        token("tok-2"),
+        token("stolen"),
+        NOT_HEADER_SAFE.to_string(),
+    ])
+}
+
+/// A token with a space in it, which the client refuses to send.
+const NOT_HEADER_SAFE: &str = "has space S3CRET-tk";
+
+/// `unwrap_err` that also checks that the error shows no secret: its
+/// Display, its Debug and every `source()` in its chain.
+trait UnwrapErrClean {
+    fn unwrap_err_clean(self) -> Error;
+}
+
+impl<T: std::fmt::Debug> UnwrapErrClean for Result<T, Error> {
+    #[track_caller]
+    fn unwrap_err_clean(self) -> Error {
+        let err = self.unwrap_err();
+        markers().assert_error_clean(&format!("{:?} error", err.kind()), &err);
+        err
     }
 }
 
@@ -153,7 +193,7 @@ fn connection_refused_is_retried_and_reported_with_attempts() {
         .build()
         .unwrap();
     let start = Instant::now();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
     assert_eq!(err.attempts(), 3, "{err}");
     assert_backoff(&clock.sleeps(), 2);
@@ -178,7 +218,7 @@ fn reset_on_every_attempt_gives_connection_error_after_all_retries() {
     let clock = RecordingClock::default();
     let client = builder(&srv.url(), &clock).build().unwrap();
     let start = Instant::now();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
     assert_eq!(err.attempts(), 4, "{err}");
     assert_eq!(srv.request_count(), 4);
@@ -276,7 +316,7 @@ fn body_always_shorter_than_content_length_is_a_connection_error() {
     let clock = RecordingClock::default();
     let client = builder(&srv.url(), &clock).max_retries(2).build().unwrap();
     let start = Instant::now();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     // A truncated body is never handed to the JSON decoder.
     assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
     assert_eq!(err.attempts(), 3, "{err}");
@@ -295,7 +335,7 @@ fn headers_slower_than_the_timeout_time_out_and_are_retried() {
         .build()
         .unwrap();
     let start = Instant::now();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     let took = start.elapsed();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert_eq!(err.attempts(), 2, "{err}");
@@ -366,7 +406,7 @@ fn a_body_that_always_stalls_is_a_timeout() {
         .build()
         .unwrap();
     let start = Instant::now();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert_eq!(err.attempts(), 2, "{err}");
     assert_eq!(srv.request_count(), 2);
@@ -410,7 +450,7 @@ fn retries_exhausted_return_the_last_error_with_the_attempts_made() {
     let clock = RecordingClock::default();
     let client = builder(&srv.url(), &clock).build().unwrap();
     let start = Instant::now();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
     assert_eq!(err.http_status(), Some(504), "{err}");
     assert_eq!(err.attempts(), 4, "{err}");
@@ -426,7 +466,7 @@ fn zero_retries_means_one_attempt() {
     let srv = FaultServer::start_repeating(vec![status(503)]);
     let clock = RecordingClock::default();
     let client = builder(&srv.url(), &clock).max_retries(0).build().unwrap();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
     assert_eq!(err.attempts(), 1);
     assert_eq!(srv.request_count(), 1);
@@ -457,7 +497,7 @@ fn other_client_errors_are_not_retried() {
         let srv = FaultServer::start_repeating(vec![status(code)]);
         let clock = RecordingClock::default();
         let client = builder(&srv.url(), &clock).build().unwrap();
-        let err = client.list_tags(REPO).unwrap_err();
+        let err = client.list_tags(REPO).unwrap_err_clean();
         assert_eq!(err.kind(), kind, "HTTP {code}: {err}");
         assert_eq!(err.http_status(), Some(code), "{err}");
         assert_eq!(err.attempts(), 1, "HTTP {code}");
@@ -477,7 +517,7 @@ fn backoff_doubles_and_is_capped_by_max_retry_delay() {
         .build()
         .unwrap();
     let start = Instant::now();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(err.attempts(), 7);
     let sleeps = clock.sleeps();
     assert_eq!(sleeps.len(), 6, "{sleeps:?}");
@@ -555,7 +595,7 @@ fn rate_limited_until_retries_run_out() {
     let clock = RecordingClock::default();
     let client = builder(&srv.url(), &clock).max_retries(2).build().unwrap();
     let start = Instant::now();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
     assert_eq!(err.attempts(), 3, "{err}");
     match &err {
@@ -583,7 +623,7 @@ fn malformed_json_is_a_decode_error_and_not_retried() {
     let srv = FaultServer::start_repeating(vec![json(200, r#"{"name":"team/app","tags":["v1""#)]);
     let clock = RecordingClock::default();
     let client = builder(&srv.url(), &clock).build().unwrap();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
     assert_eq!(err.attempts(), 1);
     assert_eq!(srv.request_count(), 1);
@@ -605,7 +645,7 @@ fn malformed_manifest_is_a_decode_error_and_not_retried() {
     )]);
     let clock = RecordingClock::default();
     let client = builder(&srv.url(), &clock).build().unwrap();
-    let err = client.get_manifest(REPO, "v1").unwrap_err();
+    let err = client.get_manifest(REPO, "v1").unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
     assert_eq!(srv.request_count(), 1);
     assert!(clock.sleeps().is_empty());
@@ -628,7 +668,7 @@ fn a_manifest_over_the_size_cap_is_refused_and_not_retried() {
     let clock = RecordingClock::default();
     let client = builder(&srv.url(), &clock).build().unwrap();
     let start = Instant::now();
-    let err = client.get_manifest(REPO, "v1").unwrap_err();
+    let err = client.get_manifest(REPO, "v1").unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
     match &err {
         Error::TooLarge { limit, .. } => assert_eq!(*limit, MANIFEST_CAP as u64),
@@ -674,7 +714,7 @@ fn a_body_not_matching_docker_content_digest_is_refused_and_not_retried() {
     )]);
     let clock = RecordingClock::default();
     let client = builder(&srv.url(), &clock).build().unwrap();
-    let err = client.get_manifest(REPO, "v1").unwrap_err();
+    let err = client.get_manifest(REPO, "v1").unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
     match &err {
         Error::DigestMismatch {
@@ -702,7 +742,7 @@ fn a_body_not_matching_the_requested_digest_is_refused() {
     )]);
     let clock = RecordingClock::default();
     let client = builder(&srv.url(), &clock).build().unwrap();
-    let err = client.get_manifest(REPO, &img.digest).unwrap_err();
+    let err = client.get_manifest(REPO, &img.digest).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
     assert_eq!(srv.request_count(), 1);
     assert!(clock.sleeps().is_empty());
@@ -723,7 +763,7 @@ fn a_config_blob_not_matching_its_digest_is_refused() {
     ]);
     let clock = RecordingClock::default();
     let client = builder(&srv.url(), &clock).build().unwrap();
-    let err = client.image_info(REPO, "v1", None).unwrap_err();
+    let err = client.image_info(REPO, "v1", None).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
     let blob_requests = srv
         .requests()
@@ -770,7 +810,7 @@ fn authorization_never_follows_a_redirect_to_another_host() {
     ]);
     let clock = RecordingClock::default();
     let client = builder(&registry.url(), &clock)
-        .basic_auth("alice", "wonderland")
+        .basic_auth(MARKER_USER, MARKER_PASSWORD)
         .build()
         .unwrap();
     let start = Instant::now();
@@ -784,7 +824,7 @@ fn authorization_never_follows_a_redirect_to_another_host() {
         "Basic {}",
         base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,
-            "alice:wonderland"
+            format!("{MARKER_USER}:{MARKER_PASSWORD}")
         )
     );
     let authorized: Vec<_> = registry
@@ -839,7 +879,7 @@ fn a_challenge_from_a_redirect_target_gets_no_credentials() {
     // The redirect target answers 401 and names a token realm of its own:
     // answering it would hand the registry's password to hosts the
     // registry never vouched for.
-    let realm = FaultServer::start_repeating(vec![token_ok("stolen")]);
+    let realm = FaultServer::start_repeating(vec![token_ok(&token("stolen"))]);
     let target = FaultServer::start_repeating(vec![status(401).header(
         "WWW-Authenticate",
         &format!(
@@ -850,14 +890,14 @@ fn a_challenge_from_a_redirect_target_gets_no_credentials() {
     let registry = basic_registry_redirecting_to(&format!("{}/storage/manifest", target.url()));
     let clock = RecordingClock::default();
     let client = builder(&registry.url(), &clock)
-        .basic_auth("alice", "wonderland")
+        .basic_auth(MARKER_USER, MARKER_PASSWORD)
         .build()
         .unwrap();
     let start = Instant::now();
     // The first call learns from the registry's own challenge that it wants
     // Basic; the second starts out with the credentials.
     for call in 0..2 {
-        let err = client.get_manifest(REPO, "v1").unwrap_err();
+        let err = client.get_manifest(REPO, "v1").unwrap_err_clean();
         assert_eq!(err.kind(), ErrorKind::Auth, "call {call}: {err}");
     }
     assert_no_credentials(&target, "the redirect target");
@@ -884,12 +924,14 @@ fn a_next_page_link_from_a_redirect_target_gets_no_credentials() {
         basic_registry_redirecting_to(&format!("{}/v2/team/app/tags/list", target.url()));
     let clock = RecordingClock::default();
     let client = builder(&registry.url(), &clock)
-        .basic_auth("alice", "wonderland")
+        .basic_auth(MARKER_USER, MARKER_PASSWORD)
         .build()
         .unwrap();
     // Following the link anonymously or refusing it are both fine; sending
     // the registry's credentials along is not.
-    let _ = client.list_tags(REPO);
+    if let Err(e) = client.list_tags(REPO) {
+        markers().assert_error_clean("the listing's error", &e);
+    }
     assert!(target.request_count() >= 1);
     assert_no_credentials(&target, "the redirect target");
 }
@@ -904,7 +946,7 @@ fn a_redirect_loop_is_an_error_and_not_retried() {
     let clock = RecordingClock::default();
     let client = builder(&srv.url(), &clock).build().unwrap();
     let start = Instant::now();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::Registry, "{err}");
     // What went wrong is said in the error's own message, never as an
     // invented entry of what the registry said.
@@ -925,7 +967,7 @@ fn an_endless_chain_of_redirects_ends() {
     let clock = RecordingClock::default();
     let client = builder(&srv.url(), &clock).build().unwrap();
     let start = Instant::now();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::Registry, "{err}");
     assert_eq!(err.http_status(), Some(302), "{err}");
     assert!(err.diagnostics().is_empty(), "{err}");
@@ -947,7 +989,7 @@ fn token_endpoint_down_is_retried_and_reported() {
     let clock = RecordingClock::default();
     let client = builder(&registry.url(), &clock).build().unwrap();
     let start = Instant::now();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
     // The token fetch went through the retry loop: 1 + 3 attempts.
     assert_backoff(&clock.sleeps(), 3);
@@ -959,7 +1001,7 @@ fn token_endpoint_down_is_retried_and_reported() {
 
 #[test]
 fn token_endpoint_500_is_retried_then_succeeds() {
-    let tokens = FaultServer::start(vec![status(500), token_ok("tok-1")]);
+    let tokens = FaultServer::start(vec![status(500), token_ok(&token("tok-1"))]);
     let registry = token_registry(&tokens.url());
     let clock = RecordingClock::default();
     let client = builder(&registry.url(), &clock).build().unwrap();
@@ -976,7 +1018,10 @@ fn token_endpoint_500_is_retried_then_succeeds() {
     );
     let reqs = registry.requests();
     assert_eq!(reqs.len(), 2);
-    assert_eq!(reqs[1].header("authorization"), Some("Bearer tok-1"));
+    assert_eq!(
+        reqs[1].header("authorization"),
+        Some(format!("Bearer {}", token("tok-1")).as_str())
+    );
     assert_backoff(&clock.sleeps(), 1);
     assert_no_hang(start);
 }
@@ -988,7 +1033,7 @@ fn token_endpoint_always_500_fails_after_retries() {
     let clock = RecordingClock::default();
     let client = builder(&registry.url(), &clock).build().unwrap();
     let start = Instant::now();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
     assert_eq!(err.http_status(), Some(500), "{err}");
     assert_eq!(tokens.request_count(), 4);
@@ -1004,13 +1049,13 @@ fn token_endpoint_answering_garbage_is_an_auth_error_and_not_retried() {
         respond(200, &[("Content-Type", "text/html")], "<html>oops</html>"),
         json(200, r#"{"expires_in":300}"#),
         json(200, r#"{"token":""}"#),
-        json(200, r#"{"token":"has space"}"#),
+        json(200, &format!(r#"{{"token":"{NOT_HEADER_SAFE}"}}"#)),
     ] {
         let tokens = FaultServer::start_repeating(vec![garbage]);
         let registry = token_registry(&tokens.url());
         let clock = RecordingClock::default();
         let client = builder(&registry.url(), &clock).build().unwrap();
-        let err = client.list_tags(REPO).unwrap_err();
+        let err = client.list_tags(REPO).unwrap_err_clean();
         assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
         assert_eq!(tokens.request_count(), 1, "{err}");
         assert_eq!(registry.request_count(), 1, "{err}");
@@ -1029,10 +1074,10 @@ fn token_endpoint_refusing_is_an_auth_error_and_not_retried() {
     let registry = token_registry(&tokens.url());
     let clock = RecordingClock::default();
     let client = builder(&registry.url(), &clock)
-        .basic_auth("alice", "wrong")
+        .basic_auth(MARKER_USER, MARKER_PASSWORD)
         .build()
         .unwrap();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
     assert_eq!(tokens.request_count(), 1);
     assert!(clock.sleeps().is_empty());
@@ -1041,8 +1086,8 @@ fn token_endpoint_refusing_is_an_auth_error_and_not_retried() {
 #[test]
 fn a_token_without_expiry_lives_the_default_60_seconds() {
     let tokens = FaultServer::start(vec![
-        json(200, r#"{"token":"tok-1"}"#),
-        json(200, r#"{"access_token":"tok-2"}"#),
+        json(200, &format!(r#"{{"token":"{}"}}"#, token("tok-1"))),
+        json(200, &format!(r#"{{"access_token":"{}"}}"#, token("tok-2"))),
     ]);
     let registry = token_registry(&tokens.url());
     let clock = RecordingClock::default();
@@ -1068,9 +1113,9 @@ fn a_token_without_expiry_lives_the_default_60_seconds() {
         sent,
         [
             None,
-            Some("Bearer tok-1".into()),
-            Some("Bearer tok-1".into()),
-            Some("Bearer tok-2".into()),
+            Some(format!("Bearer {}", token("tok-1"))),
+            Some(format!("Bearer {}", token("tok-1"))),
+            Some(format!("Bearer {}", token("tok-2"))),
         ]
     );
     assert!(clock.sleeps().is_empty());
@@ -1078,7 +1123,7 @@ fn a_token_without_expiry_lives_the_default_60_seconds() {
 
 #[test]
 fn a_401_right_after_a_fresh_token_is_retried_exactly_once() {
-    let tokens = FaultServer::start_repeating(vec![token_ok("tok-1")]);
+    let tokens = FaultServer::start_repeating(vec![token_ok(&token("tok-1"))]);
     let challenge = bearer_challenge(&tokens.url());
     let registry = FaultServer::start_repeating(vec![json(
         401,
@@ -1088,7 +1133,7 @@ fn a_401_right_after_a_fresh_token_is_retried_exactly_once() {
     let clock = RecordingClock::default();
     let client = builder(&registry.url(), &clock).build().unwrap();
     let start = Instant::now();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
     assert_eq!(err.http_status(), Some(401), "{err}");
     let sent: Vec<Option<String>> = registry
@@ -1096,7 +1141,7 @@ fn a_401_right_after_a_fresh_token_is_retried_exactly_once() {
         .iter()
         .map(|r| r.header("authorization").map(str::to_string))
         .collect();
-    assert_eq!(sent, [None, Some("Bearer tok-1".into())]);
+    assert_eq!(sent, [None, Some(format!("Bearer {}", token("tok-1")))]);
     assert_eq!(tokens.request_count(), 1);
     assert!(clock.sleeps().is_empty());
     assert_no_hang(start);
@@ -1115,7 +1160,7 @@ fn a_malformed_www_authenticate_is_an_auth_error() {
         let clock = RecordingClock::default();
         let client = builder(&srv.url(), &clock).build().unwrap();
         let start = Instant::now();
-        let err = client.list_tags(REPO).unwrap_err();
+        let err = client.list_tags(REPO).unwrap_err_clean();
         assert_eq!(err.kind(), ErrorKind::Auth, "{header}: {err}");
         assert_eq!(err.http_status(), Some(401), "{header}: {err}");
         assert_eq!(srv.request_count(), 1, "{header}");
@@ -1198,13 +1243,13 @@ fn with_the_breaker_on_the_fifth_fault_in_a_row_opens_it() {
         .build()
         .unwrap();
     let start = Instant::now();
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     // Opened by the fifth failure: no sixth attempt, no sleep towards it.
     assert_eq!(circuit_open(&err, &srv), BREAKER_COOLDOWN);
     assert_eq!(srv.request_count(), BREAKER_THRESHOLD);
     assert_backoff(&clock.sleeps(), BREAKER_THRESHOLD - 1);
     // Open: later calls fail at once, without a request.
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(circuit_open(&err, &srv), BREAKER_COOLDOWN);
     assert_eq!(srv.request_count(), BREAKER_THRESHOLD);
     assert_eq!(clock.sleeps().len(), BREAKER_THRESHOLD - 1);
@@ -1238,13 +1283,13 @@ fn with_the_breaker_on_failures_count_across_calls_and_an_answer_resets_them() {
         .unwrap();
     let start = Instant::now();
     for i in 0..4 {
-        let err = client.list_tags(REPO).unwrap_err();
+        let err = client.list_tags(REPO).unwrap_err_clean();
         assert_eq!(err.kind(), ErrorKind::Connection, "call {i}: {err}");
     }
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     for i in 0..4 {
-        let err = client.list_tags(REPO).unwrap_err();
+        let err = client.list_tags(REPO).unwrap_err_clean();
         assert_eq!(
             err.kind(),
             ErrorKind::Connection,
@@ -1252,10 +1297,10 @@ fn with_the_breaker_on_failures_count_across_calls_and_an_answer_resets_them() {
         );
     }
     assert_eq!(srv.request_count(), 9, "still closed");
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert_eq!(srv.request_count(), 10);
-    let err = client.list_tags(REPO).unwrap_err();
+    let err = client.list_tags(REPO).unwrap_err_clean();
     assert_eq!(circuit_open(&err, &srv), BREAKER_COOLDOWN);
     assert_eq!(srv.request_count(), 10);
     assert!(clock.sleeps().is_empty());

@@ -6,6 +6,10 @@
 //! ASan/UBSan, and the Python ctypes test. A missing tool (cc, c++, make,
 //! pkg-config, readelf, valgrind, python3) fails loudly; nothing is skipped.
 
+#[path = "support/fault.rs"]
+mod fault;
+#[path = "support/markers.rs"]
+mod markers;
 mod support;
 
 use std::net::TcpListener;
@@ -14,6 +18,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use fault::{json, status, FaultServer, Route};
 use support::{Registry, ALICE, BOB};
 
 const TOOLS: &[&str] = &[
@@ -271,4 +276,71 @@ fn python_ctypes() {
             &format!("python3 test_ctypes.py (PYTHONOPTIMIZE={optimize:?})"),
         );
     }
+}
+
+/// A registry that asks for Basic credentials and answers 403 with an
+/// error body quoting the password and the Basic value it got.
+fn echoing_registry() -> FaultServer {
+    use markers::*;
+    let basic = basic_b64(MARKER_USER, MARKER_PASSWORD);
+    let echo = serde_json::json!({"errors": [{
+        "code": "DENIED",
+        "message": format!("credential Basic {basic} (password {MARKER_PASSWORD})"),
+        "detail": {"password": MARKER_PASSWORD, "basic": basic},
+    }]});
+    FaultServer::start_routed_repeating(vec![
+        (
+            Route::when(|r| !r.has_header("authorization")),
+            vec![status(401).header("WWW-Authenticate", r#"Basic realm="r""#)],
+        ),
+        (Route::prefix("/v2/"), vec![json(403, &echo.to_string())]),
+    ])
+}
+
+fn secrets_env(srv: &FaultServer) -> Vec<(&'static str, String)> {
+    use markers::*;
+    vec![
+        ("REGC_TEST_SECRETS_URL", srv.url()),
+        ("REGC_TEST_SECRETS_USER", MARKER_USER.to_string()),
+        ("REGC_TEST_SECRETS_PASSWORD", MARKER_PASSWORD.to_string()),
+        (
+            "REGC_TEST_SECRETS_BASIC",
+            basic_b64(MARKER_USER, MARKER_PASSWORD),
+        ),
+        ("REGC_TEST_SECRETS_MARK", MARK.to_string()),
+    ]
+}
+
+#[test]
+fn c_last_error_never_shows_secrets() {
+    let dir = build();
+    let srv = echoing_registry();
+    let env = secrets_env(&srv);
+    let program = dir.join("test_secrets_static");
+    run(
+        Command::new(&program).envs(env.clone()),
+        "test_secrets_static",
+    );
+    run(
+        valgrind(&program).envs(env.clone()),
+        "valgrind test_secrets_static",
+    );
+    run(
+        Command::new(dir.join("test_secrets_asan"))
+            .envs(env)
+            .env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1")
+            .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1"),
+        "test_secrets_asan",
+    );
+    // The server was asked (bare, then with Basic) by each of the three
+    // runs, for both calls: the echo was really sent.
+    let with_basic = srv
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.header("authorization")
+                .is_some_and(|a| a.starts_with("Basic "))
+        })
+        .count();
+    assert!(with_basic >= 6, "{with_basic} requests with credentials");
 }

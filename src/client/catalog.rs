@@ -22,6 +22,7 @@ use crate::http::limits;
 use crate::pagination::{list_url, next_link, Page};
 use crate::reference::validate_repository;
 use crate::request::Request;
+use crate::text::redact_url;
 use crate::{Error, Result};
 
 use super::cached::{page_cost, Listed, PageKey};
@@ -142,7 +143,8 @@ impl Pages {
     /// The next page, decoded within `budget` and charged to it.
     fn next_within(&mut self, budget: &mut Budget) -> Option<Result<Page>> {
         if let Some(e) = self.pending.take() {
-            return Some(Err(e));
+            // Built here, after `fetch_page` scrubbed its own errors.
+            return Some(self.client.scrub(Err(e)));
         }
         let url = self.next.take()?;
         let listed = match self.client.fetch_page(&self.listing, &url, budget) {
@@ -158,7 +160,8 @@ impl Pages {
             } else if !self.seen.insert(url_hash(&next)) {
                 self.pending = Some(Error::decode(
                     "pagination Link header",
-                    format!("the registry links to {next} again (a loop)"),
+                    // Without the query: a registry can put anything there.
+                    format!("the registry links to {} again (a loop)", redact_url(&next)),
                 ));
             } else {
                 self.next = Some(next);
