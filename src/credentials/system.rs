@@ -11,8 +11,11 @@ use std::time::Duration;
 
 use super::docker::{self, AuthFile, DOCKER_HUB_KEY};
 use super::{helper, podman, Credential, CredentialProvider};
-use crate::config::DEFAULT_TIMEOUT;
 use crate::Result;
+
+/// How long a helper may take unless told otherwise: the client's own
+/// default timeout (not imported: `config` depends on this module).
+const DEFAULT_HELPER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Credentials from the files and helpers that `podman login`,
 /// `skopeo login`, `buildah login` and `docker login` fill.
@@ -88,7 +91,7 @@ impl SystemCredentials {
     pub fn new() -> SystemCredentials {
         SystemCredentials {
             vars: None,
-            helper_timeout: DEFAULT_TIMEOUT,
+            helper_timeout: DEFAULT_HELPER_TIMEOUT,
         }
     }
 
@@ -114,7 +117,7 @@ impl SystemCredentials {
                     .map(|(k, v)| (k.into(), v.into()))
                     .collect(),
             )),
-            helper_timeout: DEFAULT_TIMEOUT,
+            helper_timeout: DEFAULT_HELPER_TIMEOUT,
         }
     }
 
