@@ -251,6 +251,27 @@ fn identity_token_is_exchanged_with_the_refresh_token_grant() {
         .iter()
         .all(|r| r.grant.is_some() || r.user.is_none()));
 
+    // A helper answering with the "<token>" user gives an identity token.
+    home.helper_script(
+        "tok",
+        &format!(
+            "echo '{{\"ServerURL\":\"x\",\"Username\":\"<token>\",\"Secret\":\"{refresh}\"}}'"
+        ),
+    );
+    write_json(
+        &home.docker_config(),
+        serde_json::json!({"credHelpers": {reg.host(): "tok"}}),
+    );
+    reg.token_server().reset_counts();
+    client(&reg, &home, &[])
+        .get_manifest(DOCKER_APP, APP_TAG)
+        .unwrap();
+    assert!(reg
+        .token_server()
+        .requests()
+        .iter()
+        .any(|r| r.grant.as_deref() == Some("refresh_token") && r.user.as_deref() == Some("bob")));
+
     // A refresh token the server does not know: an auth error, and the
     // server's echo of it is scrubbed.
     let stale = format!("{refresh}-revoked");

@@ -350,6 +350,64 @@ mod tests {
     use super::*;
 
     #[test]
+    fn credentials_are_asked_once_per_repository_and_kept_bounded() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        #[derive(Debug, Default)]
+        struct Counting(AtomicUsize, Mutex<Vec<Option<String>>>);
+        #[derive(Debug)]
+        struct Provider(Arc<Counting>);
+        impl CredentialProvider for Provider {
+            fn credential(&self, _: &str) -> Result<Option<Credential>> {
+                unreachable!("asked through credential_for")
+            }
+            fn credential_for(
+                &self,
+                registry: &str,
+                repository: Option<&str>,
+            ) -> Result<Option<Credential>> {
+                assert_eq!(registry, "127.0.0.1:5000");
+                self.0 .0.fetch_add(1, Ordering::SeqCst);
+                self.0 .1.lock().push(repository.map(str::to_string));
+                Ok(Some(Credential::identity_token(format!(
+                    "refresh-{}",
+                    repository.unwrap_or("-")
+                ))))
+            }
+        }
+        let counting = Arc::new(Counting::default());
+        let config = crate::client::ClientBuilder::new("http://127.0.0.1:5000")
+            .credentials(Provider(counting.clone()))
+            .into_config()
+            .unwrap();
+        let secrets = Arc::new(Secrets::new());
+        let a = Authorizer::new(&config, secrets.clone());
+        for _ in 0..3 {
+            a.credential_for(Some("team/app")).unwrap();
+            a.credential().unwrap();
+        }
+        assert_eq!(counting.0.load(Ordering::SeqCst), 2);
+        assert_eq!(*counting.1.lock(), [Some("team/app".into()), None]);
+        // Identity tokens are secrets too.
+        assert!(secrets.scrub("echo refresh-team/app").is_some());
+        for i in 0..(MAX_CREDENTIALS * 2) {
+            a.credential_for(Some(&format!("r/{i}"))).unwrap();
+        }
+        assert_eq!(a.credentials.lock().len(), MAX_CREDENTIALS);
+        // Pushed out: asked again.
+        a.credential_for(Some("team/app")).unwrap();
+        assert_eq!(counting.0.load(Ordering::SeqCst), 3 + MAX_CREDENTIALS * 2);
+    }
+
+    #[test]
+    fn the_request_names_the_repository() {
+        assert_eq!(repository_of(&[Scope::catalog()]), None);
+        assert_eq!(
+            repository_of(&[Scope::catalog(), Scope::pull("a/b"), Scope::pull("c")]),
+            Some("a/b")
+        );
+    }
+
+    #[test]
     fn scopes_merge_without_repeats() {
         assert_eq!(
             merge_scopes("repository:a:pull", "repository:a:pull repository:b:pull"),
