@@ -327,6 +327,10 @@ fn broken_helpers_are_auth_errors_naming_them() {
     home.helper_script("garbage", "echo 'SECRET-GARBAGE not json'");
     home.helper_script("huge", "exec head -c 1048576 /dev/zero");
     home.helper_script(
+        "colon",
+        "echo '{\"Username\":\"a:b\",\"Secret\":\"s3cret-colon\"}'",
+    );
+    home.helper_script(
         "unset",
         "echo '{\"Username\":\"\",\"Secret\":\"s3cret-no-user\"}'",
     );
@@ -334,7 +338,8 @@ fn broken_helpers_are_auth_errors_naming_them() {
         "notfound",
         "echo 'credentials not found in native keychain'; exit 1",
     );
-    let cases: [(&str, &str); 6] = [
+    let cases: [(&str, &str); 7] = [
+        ("colon", "contains ':'"),
         ("fails", "keychain locked"),
         ("hangs", "did not answer"),
         ("garbage", "not the credential-helper JSON"),
@@ -359,7 +364,9 @@ fn broken_helpers_are_auth_errors_naming_them() {
             text.contains(&format!("docker-credential-{name}")) && text.contains(says),
             "{name}: {text}"
         );
-        assert!(!text.contains("SECRET-GARBAGE") && !text.contains("s3cret-no-user"));
+        for secret in ["SECRET-GARBAGE", "s3cret-no-user", "s3cret-colon"] {
+            assert!(!text.contains(secret), "{name}: {text}");
+        }
         assert!(started.elapsed() < Duration::from_secs(8), "{name}");
     }
     // "Not found" is no error: anonymous, so the registry's own 401.

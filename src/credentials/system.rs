@@ -195,20 +195,31 @@ impl SystemCredentials {
             let Some(file) = AuthFile::read(&path)? else {
                 continue;
             };
-            if let Some(name) = file.helper_for(registry) {
+            let helper = file
+                .helper_for(registry)
+                .or_else(|| file.store().filter(|_| is_docker));
+            if let Some(name) = helper {
                 if let Some(c) = self.run_helper(name, registry)? {
-                    return Ok(Some(c));
-                }
-            } else if let Some(name) = file.store().filter(|_| is_docker) {
-                if let Some(c) = self.run_helper(name, registry)? {
-                    return Ok(Some(c));
+                    return checked(c, || format!("credential helper docker-credential-{name}"));
                 }
             }
             if let Some(c) = file.entry_for(registry, repository)? {
-                return Ok(Some(c));
+                return checked(c, || format!("credentials file {}", path.display()));
             }
         }
         Ok(None)
+    }
+}
+
+/// `c` if it can be sent, else an `Auth` error naming where it came from
+/// (the check's message shows no secret).
+fn checked(c: Credential, source: impl Fn() -> String) -> Result<Option<Credential>> {
+    match c.validate() {
+        Ok(()) => Ok(Some(c)),
+        Err(e) => Err(crate::Error::auth(
+            None,
+            format!("{}: unusable credentials: {e}", source()),
+        )),
     }
 }
 
