@@ -6,7 +6,8 @@
 //! `grant_type=refresh_token&service=..&scope=..&client_id=..&refresh_token=..`,
 //! answering `access_token` only for a refresh token minted by
 //! [`TokenServer::issue_refresh_token`] (another one is refused with a 401
-//! whose message echoes it). Anything else answers 404.
+//! whose message echoes it). Anything else (other grants included) answers
+//! 404, the spec's signal to fall back to GET.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -439,6 +440,13 @@ fn oauth_post(
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         form.insert(percent_decode(k), percent_decode(v));
     }
+    // Only the refresh-token grant is served; any other POST answers 404,
+    // the spec's "no OAuth2 here, use GET" (the password grant included).
+    if !content_type.starts_with("application/x-www-form-urlencoded")
+        || form.get("grant_type").map(String::as_str) != Some("refresh_token")
+    {
+        return respond(stream, 404, "application/json", BODY_NOT_FOUND, &[]);
+    }
     let scopes: Vec<String> = form
         .get("scope")
         .map(|s| s.split_whitespace().map(str::to_string).collect())
@@ -464,13 +472,6 @@ fn oauth_post(
     };
     let bad =
         |what: &str| json!({"error": "invalid_request", "error_description": what}).to_string();
-    if !content_type.starts_with("application/x-www-form-urlencoded") {
-        return answer(&mut record, 400, bad("form body expected").as_bytes());
-    }
-    if record.grant.as_deref() != Some("refresh_token") {
-        let body = json!({"error": "unsupported_grant_type"}).to_string();
-        return answer(&mut record, 400, body.as_bytes());
-    }
     if record.client_id.as_deref().is_none_or(str::is_empty) {
         return answer(&mut record, 400, bad("client_id is required").as_bytes());
     }
