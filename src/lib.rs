@@ -71,7 +71,7 @@ pub use config::{
     DEFAULT_TIMEOUT,
 };
 pub use config::{DEFAULT_MAX_LIST_BYTES, DEFAULT_MAX_LIST_ITEMS};
-pub use credentials::{Credential, CredentialProvider};
+pub use credentials::{Credential, CredentialProvider, SystemCredentials};
 pub use digest::Digest;
 pub use error::{Diagnostic, Error, ErrorKind, Result};
 pub use manifest::Manifest;

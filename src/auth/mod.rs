@@ -8,9 +8,11 @@
 //! every request of its scope until it expires. Tokens are fetched through
 //! the layer below (`Resilient`), never back up through this one.
 //!
-//! Credentials come from a `CredentialProvider`; every secret this layer
-//! sees is remembered in `Secrets` so that what servers echo back can be
-//! scrubbed.
+//! Credentials come from a `CredentialProvider`, asked once per repository
+//! a request is about (per-namespace logins), the answers kept in a bounded
+//! cache; every secret this layer sees is remembered in `Secrets` so that
+//! what servers echo back can be scrubbed. An identity token (an OAuth2
+//! refresh token) is exchanged at the token realm for access tokens.
 
 pub(crate) mod basic;
 pub mod challenge;
@@ -19,8 +21,10 @@ pub mod scope;
 pub(crate) mod secrets;
 pub(crate) mod token;
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
+use lru::LruCache;
 use parking_lot::Mutex;
 use url::Url;
 
@@ -33,7 +37,11 @@ use crate::{Error, Result};
 use self::challenge::Challenge;
 use self::scope::Scope;
 use self::secrets::Secrets;
-use self::token::{Fetcher, TokenCache, TokenKey};
+use self::token::{Fetcher, Grant, TokenCache, TokenKey};
+
+/// Repositories whose credentials are kept: one client rarely touches more,
+/// and one that does asks its provider again.
+const MAX_CREDENTIALS: usize = 64;
 
 /// What the registry asked for, once it has said.
 #[derive(Clone, Debug)]
@@ -46,8 +54,8 @@ enum Learned {
 pub(crate) struct Authorizer {
     inner: Resilient,
     provider: Arc<dyn CredentialProvider>,
-    /// The provider's answer, asked once.
-    credential: Mutex<Option<Option<Credential>>>,
+    /// The provider's answers, per repository (`None`: the registry).
+    credentials: Mutex<LruCache<Option<String>, Option<Credential>>>,
     registry: Url,
     learned: Mutex<Learned>,
     tokens: TokenCache,
@@ -59,7 +67,9 @@ impl Authorizer {
         Authorizer {
             inner: Resilient::new(config),
             provider: config.credentials.clone(),
-            credential: Mutex::new(None),
+            credentials: Mutex::new(LruCache::new(
+                NonZeroUsize::new(MAX_CREDENTIALS).expect("a positive bound"),
+            )),
             registry: config.base.clone(),
             learned: Mutex::new(Learned::Nothing),
             tokens: TokenCache::new(),
@@ -73,39 +83,51 @@ impl Authorizer {
         &self.inner
     }
 
-    /// The credential for this registry, asked of the provider once; its
-    /// secrets are remembered for scrubbing.
+    /// The credential for this registry as a whole.
     pub(crate) fn credential(&self) -> Result<Option<Credential>> {
-        let mut slot = self.credential.lock();
-        if let Some(c) = &*slot {
+        self.credential_for(None)
+    }
+
+    /// The credential for `repository` (or the registry), asked of the
+    /// provider once and kept; its secrets are remembered for scrubbing.
+    /// The lock is held while the provider answers, so that a helper
+    /// program runs once however many threads ask.
+    fn credential_for(&self, repository: Option<&str>) -> Result<Option<Credential>> {
+        let key = repository.map(str::to_string);
+        let mut cache = self.credentials.lock();
+        if let Some(c) = cache.get(&key) {
             return Ok(c.clone());
         }
         let registry = registry_name(&self.registry);
-        let c = self.provider.credential(&registry).map_err(|e| match e {
-            e @ Error::Auth { .. } => e,
-            other => Error::auth_caused(
-                None,
-                format!("cannot get credentials for {registry}"),
-                other,
-            ),
-        })?;
+        let c = self
+            .provider
+            .credential_for(&registry, repository)
+            .map_err(|e| match e {
+                e @ Error::Auth { .. } => e,
+                other => Error::auth_caused(
+                    None,
+                    format!("cannot get credentials for {registry}"),
+                    other,
+                ),
+            })?;
         if let Some(c) = &c {
-            c.validate()?;
-            match c {
-                Credential::Basic { username, password } => {
-                    self.secrets.add(password);
-                    let value = basic::header_value(username, password);
-                    self.secrets.add(value.trim_start_matches("Basic "));
-                }
-                Credential::Bearer(token) => self.secrets.add(token),
+            // Remembered before checking, so that the check's own message
+            // cannot carry them either.
+            for secret in c.secrets() {
+                self.secrets.add(secret);
             }
+            if let Credential::Basic { username, password } = c {
+                let value = basic::header_value(username, password);
+                self.secrets.add(value.trim_start_matches("Basic "));
+            }
+            c.validate()?;
         }
-        *slot = Some(c.clone());
+        cache.put(key, c.clone());
         Ok(c)
     }
 
-    fn basic_value(&self) -> Result<Option<String>> {
-        Ok(match self.credential()? {
+    fn basic_value(&self, repository: Option<&str>) -> Result<Option<String>> {
+        Ok(match self.credential_for(repository)? {
             Some(Credential::Basic { username, password }) => {
                 Some(basic::header_value(&username, &password))
             }
@@ -113,10 +135,22 @@ impl Authorizer {
         })
     }
 
-    fn fetcher<'a>(&'a self, basic: Option<&'a str>) -> Fetcher<'a> {
+    /// What a token request presents: Basic credentials, a refresh token,
+    /// or nothing.
+    fn grant(&self, repository: Option<&str>) -> Result<Grant> {
+        Ok(match self.credential_for(repository)? {
+            Some(Credential::Basic { username, password }) => {
+                Grant::Basic(basic::header_value(&username, &password))
+            }
+            Some(Credential::IdentityToken(token)) => Grant::RefreshToken(token),
+            _ => Grant::Anonymous,
+        })
+    }
+
+    fn fetcher<'a>(&'a self, grant: &'a Grant) -> Fetcher<'a> {
         Fetcher {
             inner: &self.inner,
-            basic,
+            grant,
             secrets: &self.secrets,
         }
     }
@@ -128,7 +162,8 @@ impl Authorizer {
     /// sent again is not resent.
     pub(crate) fn send(&self, req: &mut Request, scopes: &[Scope]) -> Result<Response> {
         let scope = scope_string(scopes);
-        let sent = self.authorization(&scope)?;
+        let repository = repository_of(scopes);
+        let sent = self.authorization(&scope, repository)?;
         if let Some(value) = &sent {
             req.set_header("Authorization", value.clone());
         }
@@ -148,7 +183,7 @@ impl Authorizer {
         if !req.body.is_replayable() {
             return Ok(resp);
         }
-        match self.on_unauthorized(&challenges, &scope, sent.as_deref())? {
+        match self.on_unauthorized(&challenges, &scope, repository, sent.as_deref())? {
             Some(next) => {
                 req.set_header("Authorization", next);
                 self.inner.send(req)
@@ -159,22 +194,22 @@ impl Authorizer {
     }
 
     /// The `Authorization` value for a request needing `scope`, if any.
-    fn authorization(&self, scope: &str) -> Result<Option<String>> {
-        if let Some(Credential::Bearer(token)) = self.credential()? {
+    fn authorization(&self, scope: &str, repository: Option<&str>) -> Result<Option<String>> {
+        if let Some(Credential::Bearer(token)) = self.credential_for(repository)? {
             return Ok(Some(format!("Bearer {token}")));
         }
         let learned = self.learned.lock().clone();
         match learned {
             Learned::Nothing => Ok(None),
-            Learned::Basic => self.basic_value(),
+            Learned::Basic => self.basic_value(repository),
             Learned::Bearer { realm, service } => {
                 let key = TokenKey {
                     realm: realm.to_string(),
                     service,
                     scope: scope.to_string(),
                 };
-                let basic = self.basic_value()?;
-                let token = self.tokens.get(&self.fetcher(basic.as_deref()), &key)?;
+                let grant = self.grant(repository)?;
+                let token = self.tokens.get(&self.fetcher(&grant), &key)?;
                 Ok(Some(format!("Bearer {token}")))
             }
         }
@@ -186,9 +221,13 @@ impl Authorizer {
         &self,
         www_authenticate: &[String],
         scope: &str,
+        repository: Option<&str>,
         sent: Option<&str>,
     ) -> Result<Option<String>> {
-        if matches!(self.credential()?, Some(Credential::Bearer(_))) {
+        if matches!(
+            self.credential_for(repository)?,
+            Some(Credential::Bearer(_))
+        ) {
             return Ok(None);
         }
         let challenges = challenge::parse_all(www_authenticate.iter().map(String::as_str))
@@ -196,11 +235,11 @@ impl Authorizer {
         let bearer = challenges.iter().find(|c| c.scheme == "bearer");
         let basic = challenges.iter().find(|c| c.scheme == "basic");
         if let Some(ch) = bearer {
-            return self.answer_bearer(ch, scope, sent).map(Some);
+            return self.answer_bearer(ch, scope, repository, sent).map(Some);
         }
         if basic.is_some() {
             *self.learned.lock() = Learned::Basic;
-            return Ok(match (self.basic_value()?, sent) {
+            return Ok(match (self.basic_value(repository)?, sent) {
                 // Credentials were refused: sending them again won't help.
                 (Some(_), Some(s)) if s.starts_with("Basic ") => None,
                 (value, _) => value,
@@ -209,14 +248,20 @@ impl Authorizer {
         Ok(None)
     }
 
-    fn answer_bearer(&self, ch: &Challenge, scope: &str, sent: Option<&str>) -> Result<String> {
+    fn answer_bearer(
+        &self,
+        ch: &Challenge,
+        scope: &str,
+        repository: Option<&str>,
+        sent: Option<&str>,
+    ) -> Result<String> {
         let realm = ch.realm().ok_or_else(|| {
             Error::auth(Some(401), "Bearer challenge without a realm".to_string())
         })?;
         let realm = Url::parse(realm)
             .map_err(|e| Error::auth_caused(Some(401), "Bearer challenge realm is not a URL", e))?;
-        let basic = self.basic_value()?;
-        realm::check_realm(&self.registry, &realm, basic.is_some())?;
+        let grant = self.grant(repository)?;
+        realm::check_realm(&self.registry, &realm, grant.sends_secret())?;
         let service = ch.service().map(str::to_string);
         *self.learned.lock() = Learned::Bearer {
             realm: realm.clone(),
@@ -244,9 +289,7 @@ impl Authorizer {
             scope: wanted,
             ..key.clone()
         };
-        let token = self
-            .tokens
-            .get(&self.fetcher(basic.as_deref()), &fetch_key)?;
+        let token = self.tokens.get(&self.fetcher(&grant), &fetch_key)?;
         if fetch_key != key {
             self.tokens
                 .alias(&fetch_key, &key, self.inner.clock().now());
@@ -265,6 +308,15 @@ fn scope_string(scopes: &[Scope]) -> String {
         }
     }
     all.join(" ")
+}
+
+/// The repository a request is about, for per-namespace credentials: the
+/// first repository scope's (a mount's target comes first).
+fn repository_of(scopes: &[Scope]) -> Option<&str> {
+    scopes
+        .iter()
+        .find(|s| s.resource_type == "repository" || s.resource_type.starts_with("repository("))
+        .map(|s| s.name.as_str())
 }
 
 /// `host[:port]` of a registry URL, as credential stores name registries.
@@ -296,6 +348,64 @@ fn with_status(mut e: Error, status: u16) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_are_asked_once_per_repository_and_kept_bounded() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        #[derive(Debug, Default)]
+        struct Counting(AtomicUsize, Mutex<Vec<Option<String>>>);
+        #[derive(Debug)]
+        struct Provider(Arc<Counting>);
+        impl CredentialProvider for Provider {
+            fn credential(&self, _: &str) -> Result<Option<Credential>> {
+                unreachable!("asked through credential_for")
+            }
+            fn credential_for(
+                &self,
+                registry: &str,
+                repository: Option<&str>,
+            ) -> Result<Option<Credential>> {
+                assert_eq!(registry, "127.0.0.1:5000");
+                self.0 .0.fetch_add(1, Ordering::SeqCst);
+                self.0 .1.lock().push(repository.map(str::to_string));
+                Ok(Some(Credential::identity_token(format!(
+                    "refresh-{}",
+                    repository.unwrap_or("-")
+                ))))
+            }
+        }
+        let counting = Arc::new(Counting::default());
+        let config = crate::client::ClientBuilder::new("http://127.0.0.1:5000")
+            .credentials(Provider(counting.clone()))
+            .into_config()
+            .unwrap();
+        let secrets = Arc::new(Secrets::new());
+        let a = Authorizer::new(&config, secrets.clone());
+        for _ in 0..3 {
+            a.credential_for(Some("team/app")).unwrap();
+            a.credential().unwrap();
+        }
+        assert_eq!(counting.0.load(Ordering::SeqCst), 2);
+        assert_eq!(*counting.1.lock(), [Some("team/app".into()), None]);
+        // Identity tokens are secrets too.
+        assert!(secrets.scrub("echo refresh-team/app").is_some());
+        for i in 0..(MAX_CREDENTIALS * 2) {
+            a.credential_for(Some(&format!("r/{i}"))).unwrap();
+        }
+        assert_eq!(a.credentials.lock().len(), MAX_CREDENTIALS);
+        // Pushed out: asked again.
+        a.credential_for(Some("team/app")).unwrap();
+        assert_eq!(counting.0.load(Ordering::SeqCst), 3 + MAX_CREDENTIALS * 2);
+    }
+
+    #[test]
+    fn the_request_names_the_repository() {
+        assert_eq!(repository_of(&[Scope::catalog()]), None);
+        assert_eq!(
+            repository_of(&[Scope::catalog(), Scope::pull("a/b"), Scope::pull("c")]),
+            Some("a/b")
+        );
+    }
 
     #[test]
     fn scopes_merge_without_repeats() {

@@ -1,7 +1,12 @@
 //! Bearer tokens: fetching one from a realm (through the retry layer below
 //! auth, never back up through auth), and caching it per (realm, service,
 //! scope) until shortly before it expires.
+//!
+//! A token is asked for with a GET (anonymous or Basic credentials), or,
+//! holding an identity token, with the OAuth2 `refresh_token` grant: a form
+//! POST (`shared/spec/auth-oauth.md`), as Docker does.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lru::LruCache;
@@ -10,12 +15,16 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::http::failure::is_refused_address;
-use crate::http::{limits, Method, Request};
+use crate::http::{limits, Body, Method, Request};
 use crate::resilience::Resilient;
 use crate::text::redact_url;
 use crate::{Error, Result};
 
 use super::secrets::Secrets;
+
+/// The `client_id` of the OAuth2 grant: Docker's default, which token
+/// servers know.
+const CLIENT_ID: &str = "registry-client";
 
 /// Tokens live at least this long (the spec's floor for `expires_in`).
 const MIN_LIFETIME: Duration = Duration::from_secs(60);
@@ -158,11 +167,27 @@ impl TokenCache {
     }
 }
 
-/// What a token fetch needs: the layer to send through, the Basic value to
-/// present, and where to remember the token as a secret.
+/// What a token request presents.
+pub(crate) enum Grant {
+    Anonymous,
+    /// A `Basic …` header value.
+    Basic(String),
+    /// An OAuth2 refresh token (Docker's identity token).
+    RefreshToken(String),
+}
+
+impl Grant {
+    /// Whether the request carries a secret (so the realm must deserve it).
+    pub(crate) fn sends_secret(&self) -> bool {
+        !matches!(self, Grant::Anonymous)
+    }
+}
+
+/// What a token fetch needs: the layer to send through, what to present,
+/// and where to remember the token as a secret.
 pub(crate) struct Fetcher<'a> {
     pub inner: &'a Resilient,
-    pub basic: Option<&'a str>,
+    pub grant: &'a Grant,
     pub secrets: &'a Secrets,
 }
 
@@ -176,6 +201,9 @@ struct TokenResponse {
     expires_in: Option<serde_json::Value>,
     #[serde(default)]
     issued_at: Option<String>,
+    /// A new refresh token, when the server rotates it: a secret too.
+    #[serde(default)]
+    refresh_token: Option<String>,
 }
 
 impl Fetcher<'_> {
@@ -184,21 +212,55 @@ impl Fetcher<'_> {
         let clock = self.inner.clock();
         let mut url = Url::parse(&key.realm)
             .map_err(|e| Error::auth_caused(None, "token realm is not a URL", e))?;
-        {
-            let mut q = url.query_pairs_mut();
-            if let Some(service) = &key.service {
-                q.append_pair("service", service);
+        let mut req = match self.grant {
+            Grant::RefreshToken(refresh) => {
+                // Every parameter in the form body, none in the URL: the
+                // spec's OAuth2 POST (scopes space-separated in one field).
+                let mut form = url::form_urlencoded::Serializer::new(String::new());
+                form.append_pair("grant_type", "refresh_token");
+                if let Some(service) = &key.service {
+                    form.append_pair("service", service);
+                }
+                if !key.scope.is_empty() {
+                    form.append_pair("scope", &key.scope);
+                }
+                form.append_pair("client_id", CLIENT_ID);
+                form.append_pair("refresh_token", refresh);
+                let body = form.finish();
+                // Its form-encoded spelling could be echoed too.
+                self.secrets.add(
+                    &url::form_urlencoded::byte_serialize(refresh.as_bytes()).collect::<String>(),
+                );
+                let mut req = Request::new(Method::Post, url.clone());
+                req.set_header(
+                    "Content-Type",
+                    "application/x-www-form-urlencoded".to_string(),
+                );
+                // The layer below sends bytes as a stream (chunked) unless
+                // told their length; token servers expect a plain form.
+                req.set_header("Content-Length", body.len().to_string());
+                req.body = Body::Bytes(Arc::from(body.into_bytes()));
+                req
             }
-            for scope in key.scope.split(' ').filter(|s| !s.is_empty()) {
-                q.append_pair("scope", scope);
+            Grant::Anonymous | Grant::Basic(_) => {
+                {
+                    let mut q = url.query_pairs_mut();
+                    if let Some(service) = &key.service {
+                        q.append_pair("service", service);
+                    }
+                    for scope in key.scope.split(' ').filter(|s| !s.is_empty()) {
+                        q.append_pair("scope", scope);
+                    }
+                }
+                let mut req = Request::new(Method::Get, url.clone());
+                if let Grant::Basic(b) = self.grant {
+                    req.set_header("Authorization", b.clone());
+                }
+                req
             }
-        }
+        };
         let realm_shown = redact_url(&url);
-        let mut req = Request::new(Method::Get, url);
         req.buffer = Some(limits::TOKEN);
-        if let Some(b) = self.basic {
-            req.set_header("Authorization", b.to_string());
-        }
         let mut resp = self.inner.send(&mut req).map_err(|e| {
             if is_refused_address(&e) {
                 // The realm's address was refused: a credential matter.
@@ -256,6 +318,9 @@ impl Fetcher<'_> {
             ));
         }
         self.secrets.add(&value);
+        if let Some(rotated) = parsed.refresh_token.as_deref() {
+            self.secrets.add(rotated);
+        }
         let lifetime = lifetime(
             parsed.expires_in.as_ref(),
             parsed.issued_at.as_deref(),

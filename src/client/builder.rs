@@ -13,7 +13,7 @@ use crate::config::{
     DEFAULT_MAX_LIST_ITEMS, DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_DELAY,
     DEFAULT_TIMEOUT,
 };
-use crate::credentials::{Credential, CredentialProvider, Static};
+use crate::credentials::{Credential, CredentialProvider, Static, SystemCredentials};
 use crate::text::check_header_value;
 use crate::{Client, Error, Result};
 
@@ -48,6 +48,8 @@ enum CaSource {
 pub struct ClientBuilder {
     registry: String,
     credentials: Credentials,
+    /// Look in the docker/podman files when no credentials are given.
+    from_system: bool,
     registry_is_public: bool,
     resolve: Vec<(String, std::net::IpAddr)>,
     timeout: Duration,
@@ -74,6 +76,7 @@ impl fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("registry", &self.registry)
             .field("credentials", &self.credentials)
+            .field("from_system", &self.from_system)
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
             .field("retry_delay", &self.retry_delay)
@@ -91,6 +94,7 @@ impl ClientBuilder {
         ClientBuilder {
             registry: registry.to_string(),
             credentials: Credentials::Static(Static(None)),
+            from_system: false,
             registry_is_public: false,
             resolve: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
@@ -155,6 +159,24 @@ impl ClientBuilder {
     /// ```
     pub fn credentials(mut self, provider: impl CredentialProvider + 'static) -> Self {
         self.credentials = Credentials::Provider(Arc::new(provider));
+        self
+    }
+
+    /// When no credentials are given to the builder (`basic_auth`,
+    /// `bearer_token`, `credentials`, in any order of calls), uses the
+    /// logins already made with podman, skopeo, buildah or docker: their
+    /// `auth.json` and `config.json` files and credential helpers, as
+    /// [`SystemCredentials`] describes; anonymous when they have nothing for
+    /// the registry. Helpers get the client's [`timeout`](Self::timeout).
+    ///
+    /// ```
+    /// let c = registry_client::Client::builder("localhost:5000")
+    ///     .credentials_from_system()
+    ///     .build()?;
+    /// # Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn credentials_from_system(mut self) -> Self {
+        self.from_system = true;
         self
     }
 
@@ -437,6 +459,10 @@ impl ClientBuilder {
         Ok(Config {
             base,
             credentials: match self.credentials {
+                // Explicit credentials win over the files.
+                Credentials::Static(Static(None)) if self.from_system => {
+                    Arc::new(SystemCredentials::new().helper_timeout(self.timeout))
+                }
                 Credentials::Static(s) => Arc::new(s),
                 Credentials::Provider(p) => p,
             },

@@ -39,6 +39,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod http;
+pub mod logins;
 mod pki;
 mod registry;
 pub mod seed;

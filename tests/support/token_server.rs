@@ -1,8 +1,13 @@
 //! In-process token server (docker token auth, RS256 JWTs with an `x5c` chain).
 //!
-//! `GET /token?service=..&scope=..&scope=..` only (scopes may also be
-//! space-separated inside one parameter). Anything else answers 404 — which is
-//! also the documented "no OAuth2 POST support, fall back to GET" signal.
+//! `GET /token?service=..&scope=..&scope=..` (scopes may also be
+//! space-separated inside one parameter), and the OAuth2 refresh-token grant
+//! (`shared/spec/auth-oauth.md`): `POST /token` with a form body
+//! `grant_type=refresh_token&service=..&scope=..&client_id=..&refresh_token=..`,
+//! answering `access_token` only for a refresh token minted by
+//! [`TokenServer::issue_refresh_token`] (another one is refused with a 401
+//! whose message echoes it). Anything else (other grants included) answers
+//! 404, the spec's signal to fall back to GET.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -29,6 +34,8 @@ const BODY_NOT_FOUND: &[u8] =
     br#"{"errors":[{"code":"NOT_FOUND","message":"only GET /token is served"}]}"#;
 const BODY_TOO_LARGE: &[u8] =
     br#"{"errors":[{"code":"UNSUPPORTED","message":"request too large"}]}"#;
+/// Largest POST body accepted.
+const MAX_BODY: usize = 16 * 1024;
 const BASIC_CHALLENGE: &str = "Basic realm=\"registry-test-token-server\"";
 
 /// One request the token server answered.
@@ -42,6 +49,10 @@ pub struct TokenRequest {
     pub scopes: Vec<String>,
     /// HTTP status answered.
     pub status: u16,
+    /// `grant_type` of an OAuth2 POST; `None` for a GET.
+    pub grant: Option<String>,
+    /// `client_id` of an OAuth2 POST.
+    pub client_id: Option<String>,
 }
 
 struct Inner {
@@ -56,6 +67,8 @@ struct Inner {
     total: AtomicUsize,
     per_scope: Mutex<HashMap<String, usize>>,
     log: Mutex<Vec<TokenRequest>>,
+    /// Refresh tokens minted, and whose they are.
+    refresh_tokens: Mutex<HashMap<String, &'static User>>,
 }
 
 /// Handle to a running token server; dropping it stops the server.
@@ -81,6 +94,7 @@ impl TokenServer {
             total: AtomicUsize::new(0),
             per_scope: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
+            refresh_tokens: Mutex::new(HashMap::new()),
         });
         let accept_inner = Arc::clone(&inner);
         let accept_thread = std::thread::Builder::new()
@@ -153,6 +167,27 @@ impl TokenServer {
     /// Every `/token` request answered since start or the last reset.
     pub fn requests(&self) -> Vec<TokenRequest> {
         self.inner.log.lock().unwrap().clone()
+    }
+
+    /// Mints an OAuth2 refresh token for `user` (what `docker login` keeps
+    /// as `identitytoken`), good for the refresh-token grant of `POST /token`.
+    pub fn issue_refresh_token(&self, user: &User) -> String {
+        let user = USERS
+            .iter()
+            .find(|u| u.name == user.name)
+            .expect("fixture: unknown user");
+        let n = self.inner.next_jti.fetch_add(1, Ordering::SeqCst);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let token = format!("rt-{}-{n}-{nanos:08x}/+=", user.name);
+        self.inner
+            .refresh_tokens
+            .lock()
+            .unwrap()
+            .insert(token.clone(), user);
+        token
     }
 
     /// Mints a token directly (not counted), applying the same grants as the
@@ -243,15 +278,37 @@ fn handle_connection(mut stream: TcpStream, inner: &Inner) -> std::io::Result<()
     let method = parts.next().unwrap_or("");
     let target = parts.next().unwrap_or("");
     let mut authorization = None;
+    let mut content_length = None;
+    let mut content_type = String::new();
     for line in lines {
         if let Some((k, v)) = line.split_once(':') {
-            if k.trim().eq_ignore_ascii_case("authorization") {
+            let k = k.trim();
+            if k.eq_ignore_ascii_case("authorization") {
                 authorization = Some(v.trim().to_string());
+            } else if k.eq_ignore_ascii_case("content-length") {
+                content_length = v.trim().parse::<usize>().ok();
+            } else if k.eq_ignore_ascii_case("content-type") {
+                content_type = v.trim().to_ascii_lowercase();
             }
         }
     }
 
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if method == "POST" && path == "/token" {
+        let Some(len) = content_length.filter(|l| *l <= MAX_BODY) else {
+            return respond(&mut stream, 413, "application/json", BODY_TOO_LARGE, &[]);
+        };
+        let mut body = buf[head_end + 4..].to_vec();
+        while body.len() < len {
+            let n = stream.read(&mut chunk)?;
+            if n == 0 {
+                return Ok(());
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+        body.truncate(len);
+        return oauth_post(&mut stream, inner, &content_type, &body);
+    }
     if method != "GET" || path != "/token" {
         return respond(&mut stream, 404, "application/json", BODY_NOT_FOUND, &[]);
     }
@@ -280,6 +337,8 @@ fn handle_connection(mut stream: TcpStream, inner: &Inner) -> std::io::Result<()
         service: service.clone(),
         scopes: scopes.clone(),
         status: 0,
+        grant: None,
+        client_id: None,
     };
 
     let injected = {
@@ -365,6 +424,87 @@ fn handle_connection(mut stream: TcpStream, inner: &Inner) -> std::io::Result<()
     )
 }
 
+/// The OAuth2 refresh-token grant: a token only for a refresh token this
+/// server minted, with the scopes its user may have.
+fn oauth_post(
+    stream: &mut TcpStream,
+    inner: &Inner,
+    content_type: &str,
+    body: &[u8],
+) -> std::io::Result<()> {
+    let mut form: HashMap<String, String> = HashMap::new();
+    for pair in String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        form.insert(percent_decode(k), percent_decode(v));
+    }
+    // Only the refresh-token grant is served; any other POST answers 404,
+    // the spec's "no OAuth2 here, use GET" (the password grant included).
+    if !content_type.starts_with("application/x-www-form-urlencoded")
+        || form.get("grant_type").map(String::as_str) != Some("refresh_token")
+    {
+        return respond(stream, 404, "application/json", BODY_NOT_FOUND, &[]);
+    }
+    let scopes: Vec<String> = form
+        .get("scope")
+        .map(|s| s.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    {
+        let mut map = inner.per_scope.lock().unwrap();
+        for s in &scopes {
+            *map.entry(s.clone()).or_insert(0) += 1;
+        }
+    }
+    let mut record = TokenRequest {
+        user: None,
+        service: form.get("service").cloned(),
+        scopes: scopes.clone(),
+        status: 0,
+        grant: form.get("grant_type").cloned(),
+        client_id: form.get("client_id").cloned(),
+    };
+    let mut answer = |record: &mut TokenRequest, status: u16, body: &[u8]| {
+        record.status = status;
+        inner.log.lock().unwrap().push(record.clone());
+        respond(stream, status, "application/json", body, &[])
+    };
+    let bad =
+        |what: &str| json!({"error": "invalid_request", "error_description": what}).to_string();
+    if record.client_id.as_deref().is_none_or(str::is_empty) {
+        return answer(&mut record, 400, bad("client_id is required").as_bytes());
+    }
+    if record.service.as_deref() != Some(inner.service.as_str()) {
+        return answer(&mut record, 400, bad("unknown service").as_bytes());
+    }
+    let user = form
+        .get("refresh_token")
+        .and_then(|t| inner.refresh_tokens.lock().unwrap().get(t).copied());
+    let Some(user) = user else {
+        // Echoes what it got, as a careless server might: the client must
+        // scrub it from the error it reports.
+        let sent = form.get("refresh_token").cloned().unwrap_or_default();
+        let body = error_body("UNAUTHORIZED", &format!("unknown refresh token {sent}"));
+        return answer(&mut record, 401, body.to_string().as_bytes());
+    };
+    record.user = Some(user.name.to_string());
+    let Ok(access) = grant(Some(user.name), &scopes) else {
+        return answer(&mut record, 400, bad("invalid scope").as_bytes());
+    };
+    let now = unix_now();
+    let expires_in = inner.expires_in.load(Ordering::SeqCst);
+    let token = inner.sign(user.name, access, now);
+    // `access_token` only: the OAuth2 answer has no `token`.
+    let body = json!({
+        "access_token": token,
+        "scope": scopes.join(" "),
+        "expires_in": expires_in,
+        "issued_at": rfc3339(now),
+    });
+    answer(&mut record, 200, body.to_string().as_bytes())
+}
+
 fn error_body(code: &str, message: &str) -> serde_json::Value {
     json!({"errors": [{"code": code, "message": message}]})
 }
@@ -381,6 +521,7 @@ fn respond(
         400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",
+        413 => "Content Too Large",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         502 => "Bad Gateway",

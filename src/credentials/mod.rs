@@ -1,9 +1,21 @@
 //! Where a client's credentials come from: a [`CredentialProvider`] asked
 //! for the registry's [`Credential`], so that a static password, a token,
-//! anonymous access or (later) the docker and podman files plug in the
-//! same way, without the layers below knowing.
+//! anonymous access or the logins people already made with docker, podman
+//! or skopeo ([`SystemCredentials`]) plug in the same way, without the
+//! layers below knowing.
+//!
+//! `docker.rs` reads Docker's `config.json`, `podman.rs` the containers
+//! `auth.json`, `helper.rs` runs `docker-credential-*` programs, and
+//! `system.rs` decides the order.
+
+mod docker;
+mod helper;
+mod podman;
+mod system;
 
 use std::fmt;
+
+pub use system::SystemCredentials;
 
 use crate::text::{check_header_value, quote};
 use crate::{Error, Result};
@@ -30,6 +42,10 @@ pub enum Credential {
     },
     /// A ready bearer token sent with every request, with no token exchange.
     Bearer(String),
+    /// An OAuth2 refresh token (Docker's `identitytoken`): exchanged at the
+    /// registry's token realm for access tokens with a `refresh_token`
+    /// grant. It answers Bearer challenges only.
+    IdentityToken(String),
 }
 
 impl Credential {
@@ -54,6 +70,26 @@ impl Credential {
     /// ```
     pub fn bearer(token: impl Into<String>) -> Credential {
         Credential::Bearer(token.into())
+    }
+
+    /// An OAuth2 refresh token, as `docker login` keeps it in
+    /// `identitytoken`.
+    ///
+    /// ```
+    /// let c = registry_client::Credential::identity_token("r3fresh");
+    /// assert!(!format!("{c:?}").contains("r3fresh"));
+    /// ```
+    pub fn identity_token(token: impl Into<String>) -> Credential {
+        Credential::IdentityToken(token.into())
+    }
+
+    /// The secrets this credential holds, to be scrubbed from what servers
+    /// echo back.
+    pub(crate) fn secrets(&self) -> Vec<&str> {
+        match self {
+            Credential::Basic { password, .. } => vec![password],
+            Credential::Bearer(t) | Credential::IdentityToken(t) => vec![t],
+        }
     }
 
     /// Checks that the credential can be sent in a header: a user name
@@ -95,6 +131,19 @@ impl Credential {
                 }
                 check_header_value("bearer token", token).map_err(Error::invalid)
             }
+            Credential::IdentityToken(token) => {
+                // Sent form-encoded, so any text goes; an empty one or one
+                // with control characters is a broken file, not a token.
+                if token.is_empty() {
+                    return Err(Error::invalid("identity token is empty"));
+                }
+                if token.chars().any(char::is_control) {
+                    return Err(Error::invalid(
+                        "identity token contains a control character",
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -108,16 +157,20 @@ impl fmt::Debug for Credential {
                 .field("password", &"<redacted>")
                 .finish(),
             Credential::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+            Credential::IdentityToken(_) => f.write_str("IdentityToken(<redacted>)"),
         }
     }
 }
 
-/// A source of credentials, asked once per client for the registry it
-/// talks to (`host[:port]`, as in the client's URL).
+/// A source of credentials, asked for the registry a client talks to
+/// (`host[:port]`, as in the client's URL) and, through
+/// [`credential_for`](Self::credential_for), for the repository a request
+/// is about. A client asks once per repository and keeps the answer.
 ///
 /// Implement it to plug in a keychain of your own; return `Ok(None)` for
 /// anonymous access. An `Err` is reported as an [`Auth`](Error::Auth)
-/// error by the request that needed the credentials.
+/// error by the request that needed the credentials. Every secret returned
+/// is scrubbed from the client's errors.
 ///
 /// ```
 /// use registry_client::{Client, Credential, CredentialProvider, Result};
@@ -135,6 +188,38 @@ impl fmt::Debug for Credential {
 pub trait CredentialProvider: Send + Sync + fmt::Debug {
     /// The credentials for `registry`, or `None` for anonymous access.
     fn credential(&self, registry: &str) -> Result<Option<Credential>>;
+
+    /// The credentials for `repository` (such as `team/app`) on
+    /// `registry`, for sources that keep logins per namespace (podman's
+    /// `auth.json`); `None` when the request is about no repository (the
+    /// catalog, the version check). By default the registry's credentials.
+    ///
+    /// ```
+    /// use registry_client::{Credential, CredentialProvider, Result};
+    /// #[derive(Debug)]
+    /// struct PerTeam;
+    /// impl CredentialProvider for PerTeam {
+    ///     fn credential(&self, _registry: &str) -> Result<Option<Credential>> {
+    ///         Ok(None)
+    ///     }
+    ///     fn credential_for(&self, _registry: &str, repository: Option<&str>) -> Result<Option<Credential>> {
+    ///         Ok(repository
+    ///             .filter(|r| r.starts_with("team/"))
+    ///             .map(|_| Credential::basic("team-bot", "pw")))
+    ///     }
+    /// }
+    /// assert!(PerTeam.credential_for("r.example", Some("team/app"))?.is_some());
+    /// assert!(PerTeam.credential_for("r.example", None)?.is_none());
+    /// # Ok::<(), registry_client::Error>(())
+    /// ```
+    fn credential_for(
+        &self,
+        registry: &str,
+        repository: Option<&str>,
+    ) -> Result<Option<Credential>> {
+        let _ = repository;
+        self.credential(registry)
+    }
 }
 
 /// The same answer for every registry: what `basic_auth`, `bearer_token`
