@@ -236,9 +236,6 @@ impl Fetcher<'_> {
                     "Content-Type",
                     "application/x-www-form-urlencoded".to_string(),
                 );
-                // The layer below sends bytes as a stream (chunked) unless
-                // told their length; token servers expect a plain form.
-                req.set_header("Content-Length", body.len().to_string());
                 req.body = Body::Bytes(Arc::from(body.into_bytes()));
                 req
             }

@@ -362,6 +362,7 @@ impl Http {
             }
             Body::Bytes(bytes) => {
                 *body = Body::Bytes(bytes.clone());
+                builder = builder.header("content-length", bytes.len());
                 SendBody::from_owned_reader(std::io::Cursor::new(bytes))
             }
             Body::Reader { reader, len } => {
@@ -541,6 +542,11 @@ mod tests {
         http.send(&mut req).unwrap();
         let s = seen.recv().unwrap();
         assert!(s.head.starts_with("POST / "));
+        assert!(
+            s.head.to_ascii_lowercase().contains("content-length: 2"),
+            "{}",
+            s.head
+        );
         assert_eq!(s.body, b"{}");
         assert!(req.body.is_replayable());
         let mut req = Request::new(Method::Delete, url.clone());
