@@ -33,6 +33,7 @@ pub mod clock;
 pub mod digest;
 #[allow(unsafe_code)]
 pub mod ffi;
+pub(crate) mod header_syntax;
 pub mod manifest;
 pub mod pagination;
 pub mod platform;
