@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::digest::Digest;
-use crate::platform::{null_default, Platform};
+use crate::platform::Platform;
 use crate::text::quote;
 use crate::{Error, Result};
 
@@ -43,6 +43,17 @@ pub mod media_type {
          application/vnd.docker.distribution.manifest.list.v2+json, \
          application/vnd.oci.image.manifest.v1+json, \
          application/vnd.docker.distribution.manifest.v2+json";
+}
+
+/// Deserializes `null` (or an absent field, with `#[serde(default)]`) as
+/// the type's default: real registries and Docker send `null` for empty
+/// lists and maps in manifests, configs and platforms.
+pub(crate) fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A reference to content: its media type, digest and size, as found in
@@ -171,44 +182,39 @@ pub struct ImageIndex {
 impl ImageIndex {
     /// The entry to pull for platform `want`, if any.
     ///
-    /// Only entries with a platform are considered, and those that
-    /// [`want.matches`](Platform::matches) them. When `want.variant` is set,
-    /// the first such entry is returned. When it is not set and several
-    /// entries match, the first one whose variant is absent or the
-    /// architecture's usual one (`v8` for `arm64`, `v7` for `arm`, `v1` for
-    /// `amd64`) wins; failing that, the first match.
+    /// Only entries with a platform are considered, and of those only the
+    /// ones whose images run on `want` ([`Platform::matches`], containerd's
+    /// rules). The best of them wins: an exact (normalized) match before an
+    /// older compatible variant, in containerd's order (`arm/v7` before
+    /// `arm/v6`; `amd64` before `386`); among equals, the first in the
+    /// index.
     ///
     /// ```
     /// use registry_client::{manifest::ImageIndex, platform::Platform};
-    /// let index: ImageIndex = serde_json::from_str(r#"{"schemaVersion":2,"manifests":[
-    ///   {"mediaType":"m","size":1,"digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111",
-    ///    "platform":{"os":"linux","architecture":"arm","variant":"v6"}},
-    ///   {"mediaType":"m","size":1,"digest":"sha256:2222222222222222222222222222222222222222222222222222222222222222",
-    ///    "platform":{"os":"linux","architecture":"arm","variant":"v7"}}]}"#).unwrap();
-    /// let d = index.select(&Platform::parse("linux/arm").unwrap()).unwrap();
+    /// let mt = "application/vnd.oci.image.manifest.v1+json";
+    /// let index: ImageIndex = serde_json::from_str(&format!(r#"{{"schemaVersion":2,"manifests":[
+    ///   {{"mediaType":"{mt}","size":1,"digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111",
+    ///    "platform":{{"os":"linux","architecture":"arm","variant":"v6"}}}},
+    ///   {{"mediaType":"{mt}","size":1,"digest":"sha256:2222222222222222222222222222222222222222222222222222222222222222",
+    ///    "platform":{{"os":"linux","architecture":"arm"}}}}]}}"#)).unwrap();
+    /// // `arm` without variant is `arm/v7`
+    /// let d = index.select(&Platform::parse("linux/arm/v7").unwrap()).unwrap();
     /// assert!(d.digest.hex().starts_with('2'));
     /// let d = index.select(&Platform::parse("linux/arm/v6").unwrap()).unwrap();
     /// assert!(d.digest.hex().starts_with('1'));
+    /// assert!(index.select(&Platform::parse("linux/arm/v5").unwrap()).is_none());
     /// ```
     pub fn select(&self, want: &Platform) -> Option<&Descriptor> {
-        let mut matching = self
-            .manifests
-            .iter()
-            .filter(|d| d.platform.as_ref().is_some_and(|p| want.matches(p)));
-        if want.variant.is_some() {
-            return matching.next();
-        }
-        let mut first = None;
-        for d in matching {
-            if d.platform
-                .as_ref()
-                .is_some_and(Platform::has_default_variant)
-            {
-                return Some(d);
+        let mut best: Option<(usize, &Descriptor)> = None;
+        for d in &self.manifests {
+            let Some(rank) = d.platform.as_ref().and_then(|p| want.preference(p)) else {
+                continue;
+            };
+            if best.is_none_or(|(r, _)| rank < r) {
+                best = Some((rank, d));
             }
-            first.get_or_insert(d);
         }
-        first
+        best.map(|(_, d)| d)
     }
 
     /// The platforms of the entries that state one, in order.
@@ -569,6 +575,21 @@ pub struct ImageConfig {
     /// CPU variant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
+    /// The OS version, for Windows images.
+    #[serde(
+        rename = "os.version",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub os_version: Option<String>,
+    /// Required OS features, such as `win32k`.
+    #[serde(
+        rename = "os.features",
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub os_features: Vec<String>,
     /// Creation time, RFC 3339, as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
@@ -604,17 +625,28 @@ impl ImageConfig {
         serde_json::from_slice(bytes).map_err(|e| Error::decode("image config", e))
     }
 
-    /// The platform this config states.
+    /// The platform this config states: OS, architecture, variant, OS
+    /// version and features, as sent (an empty variant is none). Use this,
+    /// not the fields one by one, to match a config against a wanted
+    /// [`Platform`].
     ///
     /// ```
-    /// use registry_client::manifest::ImageConfig;
-    /// let c = ImageConfig::parse(br#"{"architecture":"arm","os":"linux","variant":"v7"}"#).unwrap();
-    /// assert_eq!(c.platform().to_string(), "linux/arm/v7");
+    /// use registry_client::{manifest::ImageConfig, platform::Platform};
+    /// let c = ImageConfig::parse(br#"{"architecture":"arm","os":"linux"}"#).unwrap();
+    /// assert_eq!(c.platform().to_string(), "linux/arm");
+    /// assert!(Platform::parse("linux/arm/v7").unwrap().matches(&c.platform()));
+    /// let c = ImageConfig::parse(br#"{"architecture":"amd64","os":"windows",
+    ///   "os.version":"10.0.17763.1879","os.features":["win32k"]}"#).unwrap();
+    /// assert_eq!(c.platform().os_version.as_deref(), Some("10.0.17763.1879"));
     /// ```
     pub fn platform(&self) -> Platform {
-        let mut p = Platform::new(self.os.clone(), self.architecture.clone());
-        p.variant = self.variant.clone();
-        p
+        Platform {
+            os: self.os.clone(),
+            architecture: self.architecture.clone(),
+            variant: self.variant.clone().filter(|v| !v.is_empty()),
+            os_version: self.os_version.clone(),
+            os_features: self.os_features.clone(),
+        }
     }
 }
 
@@ -986,13 +1018,60 @@ mod tests {
         assert_eq!(sel("linux/amd64/v3"), Some('1'));
         assert_eq!(sel("linux/arm64"), Some('3'));
         assert_eq!(sel("linux/arm64/v8"), Some('3'));
-        // only arm/v6 exists: it is the fallback for plain arm
+        // only arm/v6 exists: it is the fallback for plain arm (= arm/v7)
         assert_eq!(sel("linux/arm"), Some('4'));
-        assert_eq!(sel("linux/arm/v7"), None);
+        assert_eq!(sel("linux/arm/v7"), Some('4'));
+        assert_eq!(sel("linux/arm/v5"), None);
+        // amd64/v3 would not run on plain amd64
+        assert_eq!(sel("linux/amd64/v2"), Some('2'));
+        assert_eq!(sel("linux/x86_64"), Some('2'));
+        assert_eq!(sel("linux/aarch64"), Some('3'));
         assert_eq!(sel("linux/s390x"), None);
         // the entry without platform is not listed
         assert_eq!(idx.platforms().len(), 5);
         assert_eq!(idx.manifests[4].annotations.len(), 2);
+    }
+
+    /// Issue: an index whose arm entry has no variant (containerd's
+    /// `arm/v7`) had no match for `linux/arm/v7`.
+    #[test]
+    fn select_follows_containerd() {
+        let entry = |n: u8, platform: &str| {
+            format!(
+                r#"{{"mediaType":"{}","size":1,"digest":"sha256:{}","platform":{platform}}}"#,
+                media_type::OCI_MANIFEST,
+                n.to_string().repeat(64)
+            )
+        };
+        let body = format!(
+            r#"{{"schemaVersion":2,"manifests":[{},{},{},{},{},{}]}}"#,
+            entry(1, r#"{"os":"linux","architecture":"arm","variant":"v5"}"#),
+            entry(2, r#"{"os":"linux","architecture":"arm","variant":"v6"}"#),
+            entry(3, r#"{"os":"linux","architecture":"arm"}"#),
+            entry(4, r#"{"os":"linux","architecture":"386"}"#),
+            entry(5, r#"{"os":"linux","architecture":"amd64","variant":"v2"}"#),
+            entry(6, r#"{"os":"linux","architecture":"arm","variant":"v7"}"#),
+        );
+        let m = Manifest::parse(None, body.as_bytes()).unwrap();
+        let idx = m.as_index().unwrap();
+        let sel = |s: &str| {
+            idx.select(&Platform::parse(s).unwrap())
+                .map(|d| d.digest.hex().chars().next().unwrap())
+        };
+        // best match first, then the first of equals in index order
+        assert_eq!(sel("linux/arm/v7"), Some('3'));
+        assert_eq!(sel("linux/arm"), Some('3'));
+        assert_eq!(sel("linux/armhf"), Some('3'));
+        assert_eq!(sel("linux/arm/v8"), Some('3'));
+        assert_eq!(sel("linux/arm64"), Some('3'));
+        assert_eq!(sel("linux/arm/v6"), Some('2'));
+        assert_eq!(sel("linux/armel"), Some('2'));
+        assert_eq!(sel("linux/arm/v5"), Some('1'));
+        assert_eq!(sel("linux/arm/v4"), None);
+        assert_eq!(sel("linux/amd64/v3"), Some('5'));
+        assert_eq!(sel("linux/amd64"), Some('4'));
+        assert_eq!(sel("linux/386"), Some('4'));
+        assert_eq!(sel("windows/arm"), None);
     }
 
     #[test]
@@ -1268,6 +1347,29 @@ mod tests {
             v["config"]["ExposedPorts"]["8080/tcp"],
             serde_json::json!({})
         );
+    }
+
+    #[test]
+    fn config_platform() {
+        let c = ImageConfig::parse(
+            br#"{"architecture":"amd64","os":"windows","variant":"",
+                 "os.version":"10.0.17763.1879","os.features":["win32k"]}"#,
+        )
+        .unwrap();
+        let p = c.platform();
+        assert_eq!(p.to_string(), "windows/amd64");
+        assert_eq!(p.variant, None);
+        assert_eq!(p.os_version.as_deref(), Some("10.0.17763.1879"));
+        assert_eq!(p.os_features, ["win32k"]);
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["os.version"], "10.0.17763.1879");
+        assert_eq!(serde_json::from_value::<ImageConfig>(v).unwrap(), c);
+        let c = ImageConfig::parse(br#"{"architecture":"arm","os":"linux","os.features":null}"#)
+            .unwrap();
+        assert!(c.platform().os_features.is_empty());
+        assert!(Platform::parse("linux/arm/v7")
+            .unwrap()
+            .matches(&c.platform()));
     }
 
     #[test]
