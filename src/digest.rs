@@ -633,6 +633,19 @@ mod tests {
     }
 
     #[test]
+    fn unsupported_reasons() {
+        let sha1 = format!("sha1:{}", "a".repeat(40));
+        let why = unsupported_reason(&sha1).unwrap();
+        assert!(why.contains("\"sha1\""), "{why}");
+        // the deserializer fails with exactly that message
+        let e = serde_json::from_str::<Digest>(&format!("\"{sha1}\"")).unwrap_err();
+        assert!(e.to_string().starts_with(&why), "{e}");
+        for not in [HELLO, "sha1:", "sha1:a b", "SHA1:abc", "sha256:abc", "x"] {
+            assert_eq!(unsupported_reason(not), None, "{not}");
+        }
+    }
+
+    #[test]
     fn verify_and_mismatch() {
         let d = Digest::parse(HELLO).unwrap();
         d.verify(b"hello").unwrap();
