@@ -77,10 +77,8 @@ fn parse_links(h: &str) -> Result<Vec<Link>> {
                 break;
             }
             match b[i] {
-                b',' => {
-                    i += 1;
-                    break;
-                }
+                // the next link; the outer loop skips the comma
+                b',' => break,
                 b';' => i += 1,
                 _ => return Err(malformed(h, i, "expected ';' or ',' after a link")),
             }
