@@ -373,6 +373,7 @@ mod tests {
         assert_eq!(cs[0].scope(), Some("repository:x:pull"));
         assert_eq!(cs[1].scheme, "basic");
         assert_eq!(cs[1].realm(), Some("r"));
+        assert!(cs[1].is_basic() && !cs[1].is_bearer());
 
         let cs = parse(r#"Negotiate, Basic realm="x", NTLM"#).unwrap();
         let schemes: Vec<&str> = cs.iter().map(|c| c.scheme.as_str()).collect();
