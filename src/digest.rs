@@ -117,6 +117,77 @@ fn is_encoded_syntax(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'=' | b'_' | b'-'))
 }
 
+/// Why a string is not a usable digest, before it becomes an [`Error`]:
+/// the deserializer passes the message through serde, and
+/// [`unsupported_reason`] recognizes it there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ParseError {
+    /// Not a digest at all, or a malformed one of a known algorithm.
+    Invalid(String),
+    /// A well-formed digest of an algorithm this crate cannot verify.
+    Unsupported(String),
+}
+
+impl ParseError {
+    fn message(&self) -> &str {
+        match self {
+            ParseError::Invalid(m) | ParseError::Unsupported(m) => m,
+        }
+    }
+}
+
+fn parse_digest(s: &str) -> std::result::Result<Digest, ParseError> {
+    let invalid = |why: &str| ParseError::Invalid(format!("invalid digest {}: {why}", quote(s)));
+    let Some((alg, hex)) = s.split_once(':') else {
+        return Err(invalid("expected <algorithm>:<hex>"));
+    };
+    if alg.is_empty() {
+        return Err(invalid("missing algorithm before ':'"));
+    }
+    if hex.is_empty() {
+        return Err(invalid("missing hex after ':'"));
+    }
+    let Some(algorithm) = Algorithm::from_name(alg) else {
+        if is_algorithm_syntax(alg) && is_encoded_syntax(hex) {
+            return Err(ParseError::Unsupported(format!(
+                "digest algorithm {} is not supported (only sha256 and sha512)",
+                quote(alg)
+            )));
+        }
+        return Err(invalid("malformed algorithm or encoded part"));
+    };
+    if let Some(bad) = hex
+        .chars()
+        .find(|c| !(c.is_ascii_digit() || ('a'..='f').contains(c)))
+    {
+        if bad.is_ascii_hexdigit() {
+            return Err(invalid("hex must be lowercase"));
+        }
+        return Err(invalid(&format!("{bad:?} is not a hex digit")));
+    }
+    if hex.len() != algorithm.hex_len() {
+        return Err(invalid(&format!(
+            "{algorithm} needs {} hex characters, got {}",
+            algorithm.hex_len(),
+            hex.len()
+        )));
+    }
+    Ok(Digest {
+        full: s.to_owned(),
+        algorithm,
+    })
+}
+
+/// When `s` is a well-formed digest of an unsupported algorithm, the
+/// message its deserialization failed with (so a caller holding a serde
+/// error can tell "unsupported" from "malformed"); otherwise `None`.
+pub(crate) fn unsupported_reason(s: &str) -> Option<String> {
+    match parse_digest(s) {
+        Err(ParseError::Unsupported(m)) => Some(m),
+        _ => None,
+    }
+}
+
 fn hex_encode(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -143,61 +214,9 @@ impl Digest {
     /// assert_eq!(Digest::parse("blake3:abcd").unwrap_err().kind(), ErrorKind::Unsupported);
     /// ```
     pub fn parse(s: &str) -> Result<Digest> {
-        let Some((alg, hex)) = s.split_once(':') else {
-            return Err(Error::invalid(format!(
-                "invalid digest {}: expected <algorithm>:<hex>",
-                quote(s)
-            )));
-        };
-        if alg.is_empty() {
-            return Err(Error::invalid(format!(
-                "invalid digest {}: missing algorithm before ':'",
-                quote(s)
-            )));
-        }
-        if hex.is_empty() {
-            return Err(Error::invalid(format!(
-                "invalid digest {}: missing hex after ':'",
-                quote(s)
-            )));
-        }
-        let Some(algorithm) = Algorithm::from_name(alg) else {
-            if is_algorithm_syntax(alg) && is_encoded_syntax(hex) {
-                return Err(Error::unsupported(format!(
-                    "digest algorithm {} is not supported (only sha256 and sha512)",
-                    quote(alg)
-                )));
-            }
-            return Err(Error::invalid(format!(
-                "invalid digest {}: malformed algorithm or encoded part",
-                quote(s)
-            )));
-        };
-        if let Some(bad) = hex
-            .chars()
-            .find(|c| !(c.is_ascii_digit() || ('a'..='f').contains(c)))
-        {
-            let why = if bad.is_ascii_hexdigit() {
-                "hex must be lowercase".to_string()
-            } else {
-                format!("{:?} is not a hex digit", bad)
-            };
-            return Err(Error::invalid(format!(
-                "invalid digest {}: {why}",
-                quote(s)
-            )));
-        }
-        if hex.len() != algorithm.hex_len() {
-            return Err(Error::invalid(format!(
-                "invalid digest {}: {algorithm} needs {} hex characters, got {}",
-                quote(s),
-                algorithm.hex_len(),
-                hex.len()
-            )));
-        }
-        Ok(Digest {
-            full: s.to_owned(),
-            algorithm,
+        parse_digest(s).map_err(|e| match e {
+            ParseError::Invalid(m) => Error::invalid(m),
+            ParseError::Unsupported(m) => Error::unsupported(m),
         })
     }
 
@@ -345,7 +364,8 @@ impl Serialize for Digest {
 impl<'de> Deserialize<'de> for Digest {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Digest, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Digest::parse(&s).map_err(serde::de::Error::custom)
+        // The bare message, which `unsupported_reason` gives again.
+        parse_digest(&s).map_err(|e| serde::de::Error::custom(e.message()))
     }
 }
 
@@ -635,6 +655,19 @@ mod tests {
         ] {
             let e = Digest::parse(c).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Unsupported, "{c}");
+        }
+    }
+
+    #[test]
+    fn unsupported_reasons() {
+        let sha1 = format!("sha1:{}", "a".repeat(40));
+        let why = unsupported_reason(&sha1).unwrap();
+        assert!(why.contains("\"sha1\""), "{why}");
+        // the deserializer fails with exactly that message
+        let e = serde_json::from_str::<Digest>(&format!("\"{sha1}\"")).unwrap_err();
+        assert!(e.to_string().starts_with(&why), "{e}");
+        for not in [HELLO, "sha1:", "sha1:a b", "SHA1:abc", "sha256:abc", "x"] {
+            assert_eq!(unsupported_reason(not), None, "{not}");
         }
     }
 

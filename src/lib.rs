@@ -49,6 +49,7 @@ pub mod digest;
 // the same.
 #[allow(unsafe_code)]
 mod ffi;
+pub(crate) mod header_syntax;
 pub(crate) mod http;
 pub mod manifest;
 pub mod pagination;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::digest::Digest;
-use crate::platform::{null_default, Platform};
+use crate::digest::{self, Digest};
+use crate::platform::Platform;
 use crate::text::quote;
 use crate::{Error, Result};
 
@@ -45,12 +45,86 @@ pub mod media_type {
          application/vnd.docker.distribution.manifest.v2+json";
 }
 
+/// Deserializes `null` (or an absent field, with `#[serde(default)]`) as
+/// the type's default: real registries and Docker send `null` for empty
+/// lists and maps in manifests, configs and platforms.
+pub(crate) fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Whether `s` is a media type as the image-spec requires of a
+/// descriptor's `mediaType`: `type/subtype`, each an RFC 6838 §4.2
+/// restricted-name (a letter or digit, then up to 126 of letters, digits
+/// and `!#$&-^_.+`), without parameters.
+pub(crate) fn is_media_type(s: &str) -> bool {
+    let restricted_name = |n: &str| {
+        let b = n.as_bytes();
+        !b.is_empty()
+            && b.len() <= 127
+            && b[0].is_ascii_alphanumeric()
+            && b.iter()
+                .all(|&c| c.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&c))
+    };
+    s.split_once('/')
+        .is_some_and(|(t, sub)| restricted_name(t) && restricted_name(sub))
+}
+
+/// A descriptor's `mediaType`: absent or `null` is empty (a config or
+/// layer may lack one); present, it must be a media type.
+fn media_type_de<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    let mt: Option<String> = Option::deserialize(d)?;
+    match mt {
+        Some(mt) if !is_media_type(&mt) => Err(serde::de::Error::custom(format_args!(
+            "mediaType {} is not a media type (type/subtype, RFC 6838)",
+            quote(&mt)
+        ))),
+        mt => Ok(mt.unwrap_or_default()),
+    }
+}
+
+/// A descriptor's `urls`: each must be an absolute URL (RFC 3986), since a
+/// client would download from it.
+fn urls_de<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
+    let urls: Vec<String> = null_default(d)?;
+    if let Some((i, u)) = urls
+        .iter()
+        .enumerate()
+        .find(|(_, u)| url::Url::parse(u).is_err())
+    {
+        return Err(serde::de::Error::custom(format_args!(
+            "urls[{i}] {} is not an absolute URL",
+            quote(u)
+        )));
+    }
+    Ok(urls)
+}
+
+/// An index's `manifests`: each entry must state its media type, the only
+/// way to tell a child image manifest from a child index.
+fn index_entries_de<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<Descriptor>, D::Error> {
+    let entries: Vec<Descriptor> = null_default(d)?;
+    if let Some(i) = entries.iter().position(|e| e.media_type.is_empty()) {
+        return Err(serde::de::Error::custom(format_args!(
+            "manifests[{i}] has no mediaType (needed to tell an image manifest from an index)"
+        )));
+    }
+    Ok(entries)
+}
+
 /// A reference to content: its media type, digest and size, as found in
 /// manifests (`config`, `layers`, `subject`) and indexes (`manifests`).
 ///
-/// `size` is required and must be a non-negative integer; the other
-/// optional fields default to empty and are omitted when serializing if
-/// empty.
+/// `size` is required and must be a non-negative integer. `mediaType`,
+/// when present, must be a media type (`type/subtype`, RFC 6838); it may
+/// be absent (empty) except in an index's `manifests`. Each of `urls` must
+/// be an absolute URL. The other optional fields default to empty and are
+/// omitted when serializing if empty.
 ///
 /// ```
 /// use registry_client::manifest::Descriptor;
@@ -65,17 +139,17 @@ pub mod media_type {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
-    /// The media type of the referenced content.
-    #[serde(default, deserialize_with = "null_default")]
+    /// The media type of the referenced content; empty when absent.
+    #[serde(default, deserialize_with = "media_type_de")]
     pub media_type: String,
     /// The digest of the referenced content.
     pub digest: Digest,
     /// The size in bytes of the referenced content.
     pub size: u64,
-    /// Alternative download URLs (foreign layers).
+    /// Alternative download URLs (foreign layers), absolute.
     #[serde(
         default,
-        deserialize_with = "null_default",
+        deserialize_with = "urls_de",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub urls: Vec<String>,
@@ -156,8 +230,8 @@ pub struct ImageIndex {
     /// The index's own media type, when the document states it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
-    /// The per-platform manifests.
-    #[serde(default, deserialize_with = "null_default")]
+    /// The per-platform manifests; each states its media type.
+    #[serde(default, deserialize_with = "index_entries_de")]
     pub manifests: Vec<Descriptor>,
     /// Arbitrary metadata.
     #[serde(
@@ -171,44 +245,39 @@ pub struct ImageIndex {
 impl ImageIndex {
     /// The entry to pull for platform `want`, if any.
     ///
-    /// Only entries with a platform are considered, and those that
-    /// [`want.matches`](Platform::matches) them. When `want.variant` is set,
-    /// the first such entry is returned. When it is not set and several
-    /// entries match, the first one whose variant is absent or the
-    /// architecture's usual one (`v8` for `arm64`, `v7` for `arm`, `v1` for
-    /// `amd64`) wins; failing that, the first match.
+    /// Only entries with a platform are considered, and of those only the
+    /// ones whose images run on `want` ([`Platform::matches`], containerd's
+    /// rules). The best of them wins: an exact (normalized) match before an
+    /// older compatible variant, in containerd's order (`arm/v7` before
+    /// `arm/v6`; `amd64` before `386`); among equals, the first in the
+    /// index.
     ///
     /// ```
     /// use registry_client::{manifest::ImageIndex, platform::Platform};
-    /// let index: ImageIndex = serde_json::from_str(r#"{"schemaVersion":2,"manifests":[
-    ///   {"mediaType":"m","size":1,"digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111",
-    ///    "platform":{"os":"linux","architecture":"arm","variant":"v6"}},
-    ///   {"mediaType":"m","size":1,"digest":"sha256:2222222222222222222222222222222222222222222222222222222222222222",
-    ///    "platform":{"os":"linux","architecture":"arm","variant":"v7"}}]}"#).unwrap();
-    /// let d = index.select(&Platform::parse("linux/arm").unwrap()).unwrap();
+    /// let mt = "application/vnd.oci.image.manifest.v1+json";
+    /// let index: ImageIndex = serde_json::from_str(&format!(r#"{{"schemaVersion":2,"manifests":[
+    ///   {{"mediaType":"{mt}","size":1,"digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111",
+    ///    "platform":{{"os":"linux","architecture":"arm","variant":"v6"}}}},
+    ///   {{"mediaType":"{mt}","size":1,"digest":"sha256:2222222222222222222222222222222222222222222222222222222222222222",
+    ///    "platform":{{"os":"linux","architecture":"arm"}}}}]}}"#)).unwrap();
+    /// // `arm` without variant is `arm/v7`
+    /// let d = index.select(&Platform::parse("linux/arm/v7").unwrap()).unwrap();
     /// assert!(d.digest.hex().starts_with('2'));
     /// let d = index.select(&Platform::parse("linux/arm/v6").unwrap()).unwrap();
     /// assert!(d.digest.hex().starts_with('1'));
+    /// assert!(index.select(&Platform::parse("linux/arm/v5").unwrap()).is_none());
     /// ```
     pub fn select(&self, want: &Platform) -> Option<&Descriptor> {
-        let mut matching = self
-            .manifests
-            .iter()
-            .filter(|d| d.platform.as_ref().is_some_and(|p| want.matches(p)));
-        if want.variant.is_some() {
-            return matching.next();
-        }
-        let mut first = None;
-        for d in matching {
-            if d.platform
-                .as_ref()
-                .is_some_and(Platform::has_default_variant)
-            {
-                return Some(d);
+        let mut best: Option<(usize, &Descriptor)> = None;
+        for d in &self.manifests {
+            let Some(rank) = d.platform.as_ref().and_then(|p| want.preference(p)) else {
+                continue;
+            };
+            if best.is_none_or(|(r, _)| rank < r) {
+                best = Some((rank, d));
             }
-            first.get_or_insert(d);
         }
-        first
+        best.map(|(_, d)| d)
     }
 
     /// The platforms of the entries that state one, in order.
@@ -322,6 +391,44 @@ struct Probe {
 
 fn decode_err(e: serde_json::Error) -> Error {
     Error::decode("manifest", e)
+}
+
+/// The error for a manifest body that serde refused: [`Error::Unsupported`]
+/// when what it tripped on is a well-formed digest of an algorithm this
+/// crate cannot verify (such as `sha1:…` as a layer digest: the manifest is
+/// valid, the client just cannot use it), else [`Error::Decode`].
+fn manifest_error(body: &[u8], e: serde_json::Error) -> Error {
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return decode_err(e);
+    };
+    let serde_message = e.to_string();
+    let one = |name: &str| doc.get(name).map(|d| (name.to_owned(), d));
+    let many = |name: &'static str| {
+        doc.get(name)
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(move |(i, d)| (format!("{name}[{i}]"), d))
+    };
+    let descriptors = one("config")
+        .into_iter()
+        .chain(one("subject"))
+        .chain(many("layers"))
+        .chain(many("manifests"));
+    for (field, d) in descriptors {
+        let Some(digest) = d.get("digest").and_then(|v| v.as_str()) else {
+            continue;
+        };
+        // Only the digest serde failed on: another error elsewhere stays
+        // a Decode error.
+        if let Some(why) = digest::unsupported_reason(digest) {
+            if serde_message.contains(&why) {
+                return Error::unsupported(format!("manifest {field}.digest: {why}"));
+            }
+        }
+    }
+    decode_err(e)
 }
 
 /// Serde accepts a JSON array for a struct; manifests and configs must be
@@ -458,7 +565,8 @@ impl Manifest {
         };
         Ok(match kind {
             Kind::DockerV2 | Kind::OciImage => {
-                let m: ImageManifest = serde_json::from_slice(body).map_err(decode_err)?;
+                let m: ImageManifest =
+                    serde_json::from_slice(body).map_err(|e| manifest_error(body, e))?;
                 check_version(m.schema_version)?;
                 if kind == Kind::DockerV2 {
                     Manifest::DockerV2(m)
@@ -467,7 +575,8 @@ impl Manifest {
                 }
             }
             Kind::DockerList | Kind::OciIndex => {
-                let i: ImageIndex = serde_json::from_slice(body).map_err(decode_err)?;
+                let i: ImageIndex =
+                    serde_json::from_slice(body).map_err(|e| manifest_error(body, e))?;
                 check_version(i.schema_version)?;
                 if kind == Kind::DockerList {
                     Manifest::DockerList(i)
@@ -569,6 +678,21 @@ pub struct ImageConfig {
     /// CPU variant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
+    /// The OS version, for Windows images.
+    #[serde(
+        rename = "os.version",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub os_version: Option<String>,
+    /// Required OS features, such as `win32k`.
+    #[serde(
+        rename = "os.features",
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub os_features: Vec<String>,
     /// Creation time, RFC 3339, as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
@@ -604,17 +728,28 @@ impl ImageConfig {
         serde_json::from_slice(bytes).map_err(|e| Error::decode("image config", e))
     }
 
-    /// The platform this config states.
+    /// The platform this config states: OS, architecture, variant, OS
+    /// version and features, as sent (an empty variant is none). Use this,
+    /// not the fields one by one, to match a config against a wanted
+    /// [`Platform`].
     ///
     /// ```
-    /// use registry_client::manifest::ImageConfig;
-    /// let c = ImageConfig::parse(br#"{"architecture":"arm","os":"linux","variant":"v7"}"#).unwrap();
-    /// assert_eq!(c.platform().to_string(), "linux/arm/v7");
+    /// use registry_client::{manifest::ImageConfig, platform::Platform};
+    /// let c = ImageConfig::parse(br#"{"architecture":"arm","os":"linux"}"#).unwrap();
+    /// assert_eq!(c.platform().to_string(), "linux/arm");
+    /// assert!(Platform::parse("linux/arm/v7").unwrap().matches(&c.platform()));
+    /// let c = ImageConfig::parse(br#"{"architecture":"amd64","os":"windows",
+    ///   "os.version":"10.0.17763.1879","os.features":["win32k"]}"#).unwrap();
+    /// assert_eq!(c.platform().os_version.as_deref(), Some("10.0.17763.1879"));
     /// ```
     pub fn platform(&self) -> Platform {
-        let mut p = Platform::new(self.os.clone(), self.architecture.clone());
-        p.variant = self.variant.clone();
-        p
+        Platform {
+            os: self.os.clone(),
+            architecture: self.architecture.clone(),
+            variant: self.variant.clone().filter(|v| !v.is_empty()),
+            os_version: self.os_version.clone(),
+            os_features: self.os_features.clone(),
+        }
     }
 }
 
@@ -986,13 +1121,60 @@ mod tests {
         assert_eq!(sel("linux/amd64/v3"), Some('1'));
         assert_eq!(sel("linux/arm64"), Some('3'));
         assert_eq!(sel("linux/arm64/v8"), Some('3'));
-        // only arm/v6 exists: it is the fallback for plain arm
+        // only arm/v6 exists: it is the fallback for plain arm (= arm/v7)
         assert_eq!(sel("linux/arm"), Some('4'));
-        assert_eq!(sel("linux/arm/v7"), None);
+        assert_eq!(sel("linux/arm/v7"), Some('4'));
+        assert_eq!(sel("linux/arm/v5"), None);
+        // amd64/v3 would not run on plain amd64
+        assert_eq!(sel("linux/amd64/v2"), Some('2'));
+        assert_eq!(sel("linux/x86_64"), Some('2'));
+        assert_eq!(sel("linux/aarch64"), Some('3'));
         assert_eq!(sel("linux/s390x"), None);
         // the entry without platform is not listed
         assert_eq!(idx.platforms().len(), 5);
         assert_eq!(idx.manifests[4].annotations.len(), 2);
+    }
+
+    /// Issue: an index whose arm entry has no variant (containerd's
+    /// `arm/v7`) had no match for `linux/arm/v7`.
+    #[test]
+    fn select_follows_containerd() {
+        let entry = |n: u8, platform: &str| {
+            format!(
+                r#"{{"mediaType":"{}","size":1,"digest":"sha256:{}","platform":{platform}}}"#,
+                media_type::OCI_MANIFEST,
+                n.to_string().repeat(64)
+            )
+        };
+        let body = format!(
+            r#"{{"schemaVersion":2,"manifests":[{},{},{},{},{},{}]}}"#,
+            entry(1, r#"{"os":"linux","architecture":"arm","variant":"v5"}"#),
+            entry(2, r#"{"os":"linux","architecture":"arm","variant":"v6"}"#),
+            entry(3, r#"{"os":"linux","architecture":"arm"}"#),
+            entry(4, r#"{"os":"linux","architecture":"386"}"#),
+            entry(5, r#"{"os":"linux","architecture":"amd64","variant":"v2"}"#),
+            entry(6, r#"{"os":"linux","architecture":"arm","variant":"v7"}"#),
+        );
+        let m = Manifest::parse(None, body.as_bytes()).unwrap();
+        let idx = m.as_index().unwrap();
+        let sel = |s: &str| {
+            idx.select(&Platform::parse(s).unwrap())
+                .map(|d| d.digest.hex().chars().next().unwrap())
+        };
+        // best match first, then the first of equals in index order
+        assert_eq!(sel("linux/arm/v7"), Some('3'));
+        assert_eq!(sel("linux/arm"), Some('3'));
+        assert_eq!(sel("linux/armhf"), Some('3'));
+        assert_eq!(sel("linux/arm/v8"), Some('3'));
+        assert_eq!(sel("linux/arm64"), Some('3'));
+        assert_eq!(sel("linux/arm/v6"), Some('2'));
+        assert_eq!(sel("linux/armel"), Some('2'));
+        assert_eq!(sel("linux/arm/v5"), Some('1'));
+        assert_eq!(sel("linux/arm/v4"), None);
+        assert_eq!(sel("linux/amd64/v3"), Some('5'));
+        assert_eq!(sel("linux/amd64"), Some('4'));
+        assert_eq!(sel("linux/386"), Some('4'));
+        assert_eq!(sel("windows/arm"), None);
     }
 
     #[test]
@@ -1135,6 +1317,167 @@ mod tests {
         );
     }
 
+    /// Issue: index entries without a media type, or with `""` or
+    /// `"invalid"`, were accepted, so a child manifest could not be told
+    /// from a child index; `urls: ["value"]` was accepted too.
+    #[test]
+    fn descriptors_follow_the_schema() {
+        let entry_mt = r#""mediaType": "application/vnd.oci.image.manifest.v1+json","#;
+        let first = OCI_INDEX.find(entry_mt).unwrap();
+        let with_entry_mt = |replacement: &str| {
+            let mut body = OCI_INDEX.to_string();
+            body.replace_range(first..first + entry_mt.len(), replacement);
+            body
+        };
+        for (replacement, why) in [
+            ("", "manifests[0] has no mediaType"),
+            (r#""mediaType": null,"#, "manifests[0] has no mediaType"),
+            (r#""mediaType": "","#, r#"mediaType "" is not a media type"#),
+            (
+                r#""mediaType": "invalid","#,
+                r#"mediaType "invalid" is not"#,
+            ),
+            (r#""mediaType": "application/","#, "is not a media type"),
+            (r#""mediaType": "/json","#, "is not a media type"),
+            (r#""mediaType": "a/b/c","#, "is not a media type"),
+            (
+                r#""mediaType": "text/plain; charset=utf-8","#,
+                "is not a media type",
+            ),
+            (
+                r#""mediaType": " application/json","#,
+                "is not a media type",
+            ),
+            (r#""mediaType": ".a/b","#, "is not a media type"),
+            (r#""mediaType": "appliçation/json","#, "is not a media type"),
+        ] {
+            let body = with_entry_mt(replacement);
+            assert_ne!(body, OCI_INDEX);
+            for ct in [None, Some(media_type::OCI_INDEX)] {
+                let e = Manifest::parse(ct, body.as_bytes()).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Decode, "{replacement}");
+                assert!(e.to_string().contains(why), "{replacement}: {e}");
+            }
+        }
+        // the same in a layer, config or subject
+        for (from, to) in [
+            ("application/vnd.oci.image.layer.v1.tar+gzip", "tar+gzip"),
+            ("application/vnd.oci.image.config.v1+json", ""),
+            // the subject
+            ("application/vnd.oci.image.manifest.v1+json", "invalid"),
+        ] {
+            let body = OCI_MANIFEST_NO_MT.replace(from, to);
+            assert_ne!(body, OCI_MANIFEST_NO_MT);
+            let e = Manifest::parse(None, body.as_bytes()).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Decode, "{to}");
+            assert!(e.to_string().contains("is not a media type"), "{e}");
+        }
+        // but a layer or config may lack one, and a manifest may have no layers
+        let body = OCI_MANIFEST_NO_MT
+            .replace(
+                r#""mediaType": "application/vnd.oci.image.layer.v1.tar+gzip","#,
+                "",
+            )
+            .replace(
+                r#""mediaType": "application/vnd.oci.image.config.v1+json","#,
+                "",
+            );
+        let m = Manifest::parse(None, body.as_bytes()).unwrap();
+        assert_eq!(image(&m).layers[0].media_type, "");
+        assert_eq!(image(&m).config.media_type, "");
+        let body = br#"{"schemaVersion":2,"artifactType":"application/vnd.example+type","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#;
+        let m = Manifest::parse(Some(media_type::OCI_MANIFEST), body).unwrap();
+        assert!(image(&m).layers.is_empty());
+        // unusual but valid media types
+        for mt in [
+            "application/vnd.cncf.helm.config.v1+json",
+            "A0/b!#$&-^_.+",
+            "x/y",
+        ] {
+            let d = format!(
+                r#"{{"mediaType":"{mt}","size":1,"digest":"{}"}}"#,
+                Digest::sha256(b"")
+            );
+            assert_eq!(
+                serde_json::from_str::<Descriptor>(&d).unwrap().media_type,
+                mt
+            );
+        }
+        let long = format!("a/{}", "b".repeat(127));
+        assert!(is_media_type(&long));
+        assert!(!is_media_type(&format!("{long}b")));
+
+        // urls must be absolute URLs
+        let urls = |list: &str| {
+            DOCKER_V2.replace(
+                r#"["https://mcr.microsoft.com/v2/windows/blobs/sha256:ec4b"]"#,
+                list,
+            )
+        };
+        for bad in [
+            r#"["value"]"#,
+            r#"["/relative/path"]"#,
+            r#"["https://ok.example/x", "value"]"#,
+            r#"["http://"]"#,
+            r#"[""]"#,
+        ] {
+            let e = Manifest::parse(None, urls(bad).as_bytes()).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Decode, "{bad}");
+            assert!(e.to_string().contains("is not an absolute URL"), "{e}");
+            assert!(e.to_string().contains("urls["), "{e}");
+        }
+        let m = Manifest::parse(
+            None,
+            urls(r#"["https://a.example/x", "http://b.example:8080/y?z=1"]"#).as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(image(&m).layers[1].urls.len(), 2);
+    }
+
+    /// Issue: a well-formed digest of another algorithm inside a manifest
+    /// was a Decode error, not Unsupported.
+    #[test]
+    fn unsupported_digest_algorithms_in_manifests() {
+        let sha1 = format!("sha1:{}", "a".repeat(40));
+        let md5 = format!("md5:{}", "b".repeat(32));
+        let layer = "sha256:e692418e4cbaf90ca69d05a66403747baa33ee08806650b51fab815ad7fc331f";
+        let config = "sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7";
+        let entry = "sha256:5b0bcabd1ed22e9fb1310cf6c2dec7cdef19f0ad69efa1f392e94a4333501270";
+        for (doc, from, to, field) in [
+            (DOCKER_V2, layer, &sha1, "layers[0].digest"),
+            (DOCKER_V2, config, &md5, "config.digest"),
+            (DOCKER_LIST, entry, &sha1, "manifests[1].digest"),
+            (OCI_MANIFEST_NO_MT, entry, &md5, "subject.digest"),
+        ] {
+            let body = doc.replace(from, to);
+            assert_ne!(body, doc);
+            let e = Manifest::parse(None, body.as_bytes()).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+            let m = e.to_string();
+            assert!(m.contains(field), "{m}");
+            assert!(m.contains(to.split(':').next().unwrap()), "{m}");
+        }
+        // malformed digests stay Decode errors
+        for bad in ["sha1:", "SHA1:abc", "sha1:a b", "sha256:abc", ":abc"] {
+            let body = DOCKER_V2.replace(layer, bad);
+            let e = Manifest::parse(None, body.as_bytes()).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Decode, "{bad}: {e}");
+        }
+        // an earlier error is reported, not a later unsupported digest
+        let body = DOCKER_V2
+            .replace("\"size\": 32654", "\"size\": -1")
+            .replace(layer, &sha1);
+        let e = Manifest::parse(None, body.as_bytes()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
+        assert!(e.to_string().contains("-1"), "{e}");
+        // diff_ids of a config are plain strings
+        let c = ImageConfig::parse(
+            format!(r#"{{"rootfs":{{"type":"layers","diff_ids":["{sha1}"]}}}}"#).as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(c.rootfs.unwrap().diff_ids, [sha1]);
+    }
+
     #[test]
     fn hostile_bodies() {
         // deep nesting: serde_json's recursion limit gives an error, no stack overflow
@@ -1164,7 +1507,7 @@ mod tests {
         let body = br#"{"schemaVersion":2,"manifests":null,"annotations":null}"#;
         let m = Manifest::parse(Some(media_type::OCI_INDEX), body).unwrap();
         assert!(m.as_index().unwrap().manifests.is_empty());
-        let body = br#"{"schemaVersion":2,"config":{"mediaType":"x","size":0,"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","urls":null,"annotations":null,"platform":null},"layers":null}"#;
+        let body = br#"{"schemaVersion":2,"config":{"mediaType":null,"size":0,"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","urls":null,"annotations":null,"platform":null},"layers":null}"#;
         let m = Manifest::parse(None, body).unwrap();
         assert!(image(&m).layers.is_empty());
     }
@@ -1268,6 +1611,29 @@ mod tests {
             v["config"]["ExposedPorts"]["8080/tcp"],
             serde_json::json!({})
         );
+    }
+
+    #[test]
+    fn config_platform() {
+        let c = ImageConfig::parse(
+            br#"{"architecture":"amd64","os":"windows","variant":"",
+                 "os.version":"10.0.17763.1879","os.features":["win32k"]}"#,
+        )
+        .unwrap();
+        let p = c.platform();
+        assert_eq!(p.to_string(), "windows/amd64");
+        assert_eq!(p.variant, None);
+        assert_eq!(p.os_version.as_deref(), Some("10.0.17763.1879"));
+        assert_eq!(p.os_features, ["win32k"]);
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["os.version"], "10.0.17763.1879");
+        assert_eq!(serde_json::from_value::<ImageConfig>(v).unwrap(), c);
+        let c = ImageConfig::parse(br#"{"architecture":"arm","os":"linux","os.features":null}"#)
+            .unwrap();
+        assert!(c.platform().os_features.is_empty());
+        assert!(Platform::parse("linux/arm/v7")
+            .unwrap()
+            .matches(&c.platform()));
     }
 
     #[test]

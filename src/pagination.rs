@@ -1,11 +1,10 @@
 //! Paginated listings (`/v2/_catalog`, `/v2/<name>/tags/list`): the page
 //! type, RFC 8288 `Link` header parsing and listing URLs.
-// The crate-private helpers are wired in by the client; until then they are
-// only used by the tests.
 
 use url::Url;
 
-use crate::text::quote;
+use crate::header_syntax::{self, excerpt, skip_ows, token_end};
+use crate::text::{quote, redact_url};
 use crate::{Error, Result};
 
 /// One page of a catalog or tag listing.
@@ -37,25 +36,10 @@ pub struct Page {
 const CONTEXT: &str = "pagination Link header";
 
 fn malformed(header: &str, pos: usize, why: &str) -> Error {
-    let at = if header.len() <= 200 {
-        format!("in {}", quote_full(header))
-    } else {
-        let mut start = pos.saturating_sub(20).min(header.len());
-        while !header.is_char_boundary(start) {
-            start -= 1;
-        }
-        format!("at byte {pos}, near {}", quote(&header[start..]))
-    };
-    Error::decode(CONTEXT, format!("malformed header: {why} {at}"))
-}
-
-/// Quotes a header of at most 200 bytes in full, escaped.
-fn quote_full(s: &str) -> String {
-    format!("\"{}\"", s.escape_debug())
-}
-
-fn is_tchar(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
+    Error::decode(
+        CONTEXT,
+        format!("malformed header: {why} {}", excerpt(header, pos)),
+    )
 }
 
 /// One parsed link-value: its target and relation types (lowercased).
@@ -70,11 +54,6 @@ fn parse_links(h: &str) -> Result<Vec<Link>> {
     let b = h.as_bytes();
     let mut i = 0;
     let mut links = Vec::new();
-    let skip_ws = |i: &mut usize| {
-        while *i < b.len() && matches!(b[*i], b' ' | b'\t') {
-            *i += 1;
-        }
-    };
     loop {
         // empty list elements are allowed: ", ,<a>; rel=next"
         while i < b.len() && matches!(b[i], b' ' | b'\t' | b',') {
@@ -93,37 +72,34 @@ fn parse_links(h: &str) -> Result<Vec<Link>> {
         i += len + 2;
         let mut rel: Option<String> = None;
         loop {
-            skip_ws(&mut i);
+            i = skip_ows(b, i);
             if i >= b.len() {
                 break;
             }
             match b[i] {
-                b',' => {
-                    i += 1;
-                    break;
-                }
+                // the next link; the outer loop skips the comma
+                b',' => break,
                 b';' => i += 1,
                 _ => return Err(malformed(h, i, "expected ';' or ',' after a link")),
             }
-            skip_ws(&mut i);
+            i = skip_ows(b, i);
             if i >= b.len() || matches!(b[i], b',' | b';') {
                 continue; // empty parameter
             }
             let start = i;
-            while i < b.len() && is_tchar(b[i]) {
-                i += 1;
-            }
+            i = token_end(b, i);
             if i == start {
                 return Err(malformed(h, i, "expected a parameter name"));
             }
             let name = &h[start..i];
-            skip_ws(&mut i);
+            i = skip_ows(b, i);
             let mut value = String::new();
             if i < b.len() && b[i] == b'=' {
                 i += 1;
-                skip_ws(&mut i);
+                i = skip_ows(b, i);
                 if i < b.len() && b[i] == b'"' {
-                    let (v, next) = quoted(h, i)?;
+                    let (v, next) = header_syntax::quoted_string(h, i)
+                        .map_err(|e| malformed(h, e.at, e.why))?;
                     value = v;
                     i = next;
                 } else {
@@ -155,40 +131,6 @@ fn parse_links(h: &str) -> Result<Vec<Link>> {
         });
     }
     Ok(links)
-}
-
-/// Parses a quoted-string starting at `h[i] == '"'`; returns the unescaped
-/// value and the index after the closing quote.
-fn quoted(h: &str, open: usize) -> Result<(String, usize)> {
-    let mut out = String::new();
-    let mut chars = h[open + 1..].char_indices();
-    while let Some((off, c)) = chars.next() {
-        match c {
-            '"' => return Ok((out, open + 1 + off + 1)),
-            '\\' => match chars.next() {
-                Some((_, e)) => out.push(e),
-                None => break,
-            },
-            c if c.is_control() && c != '\t' => {
-                return Err(malformed(
-                    h,
-                    open + 1 + off,
-                    "control character in quoted string",
-                ))
-            }
-            c => out.push(c),
-        }
-    }
-    Err(malformed(h, open, "unterminated quoted string"))
-}
-
-fn origin(u: &Url) -> String {
-    format!(
-        "{}://{}{}",
-        u.scheme(),
-        u.host_str().unwrap_or(""),
-        u.port().map(|p| format!(":{p}")).unwrap_or_default()
-    )
 }
 
 /// Finds the `rel="next"` target in a response's `Link` headers and
@@ -229,9 +171,9 @@ pub(crate) fn next_link<'a>(
         return Err(Error::decode(
             CONTEXT,
             format!(
-                "next link points to {}, not to the registry {}; refusing to follow it",
-                origin(&next),
-                origin(request_url)
+                "next link {} leaves the registry (the page came from {}); refusing to follow it",
+                redact_url(&next),
+                redact_url(request_url)
             ),
         ));
     }
@@ -380,6 +322,52 @@ mod tests {
         }
         // a malformed header fails even if another has a next link
         assert!(next(&[r#"</a>; rel="next""#, "garbage"], REQ).is_err());
+    }
+
+    /// A header that ends inside a link-param: every index past the end
+    /// must be caught, not read.
+    #[test]
+    fn ends_inside_a_parameter() {
+        // valueless parameters are allowed (RFC 8288 `link-param`)
+        for h in [
+            "</a>;",
+            "</a>; ",
+            "</a>; rel",
+            "</a>; rel ",
+            "</a>;rel",
+            "</a>; rel\t",
+            "</a>",
+            "</a> ",
+            "</a>,",
+        ] {
+            assert_eq!(next(&[h], REQ).unwrap(), None, "{h:?}");
+        }
+        for (h, at, why) in [
+            ("</a>; rel=", 10, "without a value"),
+            ("</a>; rel= ", 11, "without a value"),
+            ("</a>; rel=\t", 11, "without a value"),
+            ("</a>;rel=", 9, "without a value"),
+            ("</a>; rel=\"", 10, "unterminated quoted string"),
+            ("</a>; rel=\"next", 10, "unterminated quoted string"),
+            ("</a>; rel=\"next\\", 10, "unterminated quoted string"),
+            ("</a>; rel=\"next\\\"", 10, "unterminated quoted string"),
+            ("</a>; =", 6, "expected a parameter name"),
+            ("<", 0, "unterminated '<'"),
+            ("</a", 0, "unterminated '<'"),
+            ("</a>; rel=next, <", 16, "unterminated '<'"),
+        ] {
+            let e = next(&[h], REQ).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Decode, "{h:?}");
+            let m = e.to_string();
+            assert!(m.contains(why), "{h:?}: {m}");
+            // after 200 bytes of empty list elements, the position is shown
+            let padded = format!("{}{h}", ", ".repeat(100));
+            let m = next(&[&padded], REQ).unwrap_err().to_string();
+            assert!(
+                m.contains(&format!("at byte {}", at + 200)),
+                "{padded:?}: {m}"
+            );
+        }
     }
 
     #[test]

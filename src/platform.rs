@@ -4,21 +4,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
+use crate::manifest::null_default;
 use crate::text::quote;
 use crate::{Error, Result};
-
-/// Deserializes `null` (or an absent field, with `#[serde(default)]`) as
-/// the type's default: real registries and Docker send `null` for empty
-/// lists and maps.
-pub(crate) fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
 
 /// The platform an image runs on, as in an image index entry.
 ///
@@ -144,63 +134,213 @@ impl Platform {
         p
     }
 
-    /// Whether `candidate` (an index entry's platform) satisfies this
-    /// wanted platform.
+    /// This platform in containerd's canonical form, which matching
+    /// compares.
     ///
-    /// OS and architecture must be equal, ignoring ASCII case. When
-    /// `self.variant` is set, the candidate's variant must be equal too
-    /// (for `arm64`, `v8` and no variant count as equal); when it is not
-    /// set, any variant matches (see
-    /// [`ImageIndex::select`](crate::manifest::ImageIndex::select) for
-    /// which is preferred). `os_version` and `os_features` are ignored.
+    /// Everything is lowercased; `macos` becomes `darwin`; architecture
+    /// aliases become Go names (`x86_64`/`x86-64` → `amd64`, `aarch64` →
+    /// `arm64`, `i386` → `386`, `armhf` → `arm/v7`, `armel` → `arm/v6`);
+    /// each architecture's usual variant is made explicit or dropped the
+    /// way containerd does: `arm` without variant (or `7`) is `arm/v7`,
+    /// `arm/5`, `6`, `8` gain their `v`; `arm64/v8` (or `8`, `v8.0`) is
+    /// plain `arm64` and `arm64/9` (or `9.0`, `v9.0`) is `arm64/v9`;
+    /// `amd64/v1` is plain `amd64`. OS features are sorted and deduplicated;
+    /// the OS version is kept as is.
     ///
     /// ```
     /// use registry_client::platform::Platform;
-    /// let want = Platform::parse("linux/arm64").unwrap();
-    /// assert!(want.matches(&Platform::parse("Linux/ARM64/v8").unwrap()));
-    /// let v7 = Platform::parse("linux/arm/v7").unwrap();
-    /// assert!(!v7.matches(&Platform::parse("linux/arm/v6").unwrap()));
-    /// assert!(Platform::parse("linux/arm64/v8").unwrap().matches(&want));
+    /// let n = |s: &str| Platform::parse(s).unwrap().normalized().to_string();
+    /// assert_eq!(n("linux/arm"), "linux/arm/v7");
+    /// assert_eq!(n("Linux/aarch64/v8"), "linux/arm64");
+    /// assert_eq!(n("linux/x86_64/v1"), "linux/amd64");
+    /// assert_eq!(n("linux/armhf"), "linux/arm/v7");
     /// ```
-    pub fn matches(&self, candidate: &Platform) -> bool {
-        if !self.os.eq_ignore_ascii_case(&candidate.os)
-            || !self
-                .architecture
-                .eq_ignore_ascii_case(&candidate.architecture)
-        {
-            return false;
+    pub fn normalized(&self) -> Platform {
+        let mut os = self.os.to_ascii_lowercase();
+        if os == "macos" {
+            os = "darwin".into();
         }
-        match &self.variant {
-            None => true,
-            Some(want) => {
-                let arm64 = self.architecture.eq_ignore_ascii_case("arm64");
-                match &candidate.variant {
-                    Some(have) => want.eq_ignore_ascii_case(have),
-                    None => arm64 && want.eq_ignore_ascii_case("v8"),
-                }
-            }
+        let (architecture, variant) = normalize_arch(
+            &self.architecture.to_ascii_lowercase(),
+            &self
+                .variant
+                .as_deref()
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+        );
+        let mut os_features = self.os_features.clone();
+        os_features.sort();
+        os_features.dedup();
+        Platform {
+            os,
+            architecture,
+            variant: Some(variant).filter(|v| !v.is_empty()),
+            os_version: self.os_version.clone(),
+            os_features,
         }
     }
 
-    /// Whether the variant is absent or the one that architecture
-    /// typically means: `v8` for `arm64`, `v7` for `arm`, `v1` for `amd64`.
-    pub(crate) fn has_default_variant(&self) -> bool {
-        match &self.variant {
-            None => true,
-            Some(v) => {
-                default_variant(&self.architecture).is_some_and(|d| v.eq_ignore_ascii_case(d))
-            }
-        }
+    /// Whether an image built for `candidate` (an index entry's or a
+    /// config's platform) runs on this wanted platform, by containerd's
+    /// rules (`platforms.Only`).
+    ///
+    /// Both sides are [`normalized`](Platform::normalized) first, so `arm`
+    /// without variant is `arm/v7`, `arm64` is `arm64/v8`, `aarch64` is
+    /// `arm64`. Then the OS and architecture must be equal and the variant
+    /// equal or an older one the wanted CPU also runs:
+    ///
+    /// * `arm/vN` runs `arm/vN` down to `arm/v5` (so `arm/v7` runs `arm`
+    ///   and `arm/v6`, but not `arm/v8`);
+    /// * `amd64/vN` runs `amd64/vN` down to plain `amd64`, then `386`;
+    /// * `arm64/v8.x` runs `arm64/v8.x` down to `arm64/v8`; `arm64/v9.x`
+    ///   also `arm64/v8.(x+5)` and below (capped at `v8.9`); and every
+    ///   known `arm64` variant also runs `arm/v8` down to `arm/v5`. An
+    ///   `arm64` variant containerd does not know matches only itself;
+    /// * any other architecture only its own variant (no variant matches no
+    ///   variant only).
+    ///
+    /// `os_version` and `os_features` are ignored.
+    ///
+    /// ```
+    /// use registry_client::platform::Platform;
+    /// let p = |s: &str| Platform::parse(s).unwrap();
+    /// assert!(p("linux/arm64").matches(&p("Linux/ARM64/v8")));
+    /// assert!(p("linux/arm/v7").matches(&p("linux/arm")));
+    /// assert!(p("linux/arm/v7").matches(&p("linux/arm/v6")));
+    /// assert!(!p("linux/arm/v6").matches(&p("linux/arm/v7")));
+    /// assert!(p("linux/amd64").matches(&p("linux/386")));
+    /// assert!(!p("linux/amd64").matches(&p("linux/amd64/v2")));
+    /// ```
+    pub fn matches(&self, candidate: &Platform) -> bool {
+        self.preference(candidate).is_some()
+    }
+
+    /// How well `candidate` fits this wanted platform: `Some(0)` for an
+    /// exact (normalized) match, higher for older compatible variants
+    /// (containerd's order), `None` when it does not run here.
+    pub(crate) fn preference(&self, candidate: &Platform) -> Option<usize> {
+        let have = candidate.normalized();
+        compatible(&self.normalized()).iter().position(|p| {
+            p.os == have.os && p.architecture == have.architecture && p.variant == have.variant
+        })
     }
 }
 
-fn default_variant(arch: &str) -> Option<&'static str> {
-    match arch.to_ascii_lowercase().as_str() {
-        "arm64" => Some("v8"),
-        "arm" => Some("v7"),
-        "amd64" => Some("v1"),
+/// containerd's `normalizeArch`, on lowercased input; an empty variant is
+/// none.
+fn normalize_arch(arch: &str, variant: &str) -> (String, String) {
+    let (arch, variant) = match arch {
+        "i386" => ("386", ""),
+        "x86_64" | "x86-64" | "amd64" => ("amd64", if variant == "v1" { "" } else { variant }),
+        "aarch64" | "arm64" => (
+            "arm64",
+            match variant {
+                "8" | "v8" | "v8.0" => "",
+                "9" | "9.0" | "v9.0" => "v9",
+                v => v,
+            },
+        ),
+        "armhf" => ("arm", "v7"),
+        "armel" => ("arm", "v6"),
+        "arm" => match variant {
+            "" | "7" => ("arm", "v7"),
+            "5" => ("arm", "v5"),
+            "6" => ("arm", "v6"),
+            "8" => ("arm", "v8"),
+            v => ("arm", v),
+        },
+        a => (a, variant),
+    };
+    (arch.to_owned(), variant.to_owned())
+}
+
+/// The newest `vN` listed below a wanted variant: higher numbers exist in
+/// no index, and a hostile `v4294967295` must not make billions of entries.
+const NEWEST_LISTED_VARIANT: u32 = 64;
+
+/// The numeric part of a `vN` variant.
+fn variant_number(variant: Option<&str>) -> Option<u32> {
+    variant?.strip_prefix('v')?.parse().ok()
+}
+
+/// The (major, newest minor) pairs an `arm64` variant runs, newest first:
+/// containerd's `arm64variantToVersion` (an ARMv9.x core implements
+/// ARMv8.(x+5)).
+fn arm64_versions(variant: &str) -> Option<Vec<(u32, u32)>> {
+    let (major, minor) = match variant.split_once('.') {
+        // Only canonical numbers: `v8.01` is not `v8.1`.
+        Some((major, minor)) => (
+            major,
+            minor
+                .parse::<u32>()
+                .ok()
+                .filter(|n| n.to_string() == minor)?,
+        ),
+        None => (variant, 0),
+    };
+    match major {
+        "v8" if minor <= 9 => Some(vec![(8, minor)]),
+        "v9" if minor <= 7 => Some(vec![(9, minor), (8, (minor + 5).min(9))]),
         _ => None,
     }
+}
+
+/// The normalized platforms that run on normalized `want`, best first
+/// (containerd's `platformVector`).
+fn compatible(want: &Platform) -> Vec<Platform> {
+    let with = |architecture: &str, variant: Option<String>| Platform {
+        architecture: architecture.to_owned(),
+        variant,
+        ..want.clone()
+    };
+    let mut out = vec![want.clone()];
+    match want.architecture.as_str() {
+        "amd64" => {
+            if let Some(n) = variant_number(want.variant.as_deref()).filter(|&n| n > 1) {
+                let below = (n - 1).min(NEWEST_LISTED_VARIANT);
+                out.extend(
+                    (2..=below)
+                        .rev()
+                        .map(|k| with("amd64", Some(format!("v{k}")))),
+                );
+                out.push(with("amd64", None));
+            }
+            out.push(with("386", None));
+        }
+        "arm" => {
+            if let Some(n) = variant_number(want.variant.as_deref()).filter(|&n| n > 5) {
+                let below = (n - 1).min(NEWEST_LISTED_VARIANT);
+                out.extend(
+                    (5..=below)
+                        .rev()
+                        .map(|k| with("arm", Some(format!("v{k}")))),
+                );
+            }
+        }
+        "arm64" => {
+            let variant = want.variant.as_deref().unwrap_or("v8");
+            // containerd matches nothing for an unknown variant; matching
+            // the variant itself is less surprising.
+            let Some(versions) = arm64_versions(variant) else {
+                return out;
+            };
+            out.clear();
+            for (major, newest) in versions {
+                for minor in (0..=newest).rev() {
+                    let v = match (major, minor) {
+                        (8, 0) => None,
+                        (_, 0) => Some(format!("v{major}")),
+                        _ => Some(format!("v{major}.{minor}")),
+                    };
+                    out.push(with("arm64", v));
+                }
+            }
+            // Every arm64 core runs 32-bit arm code up to ARMv8.
+            out.extend((5..=8).rev().map(|k| with("arm", Some(format!("v{k}")))));
+        }
+        _ => {}
+    }
+    out
 }
 
 /// The Go architecture name (and variant) of the compile target.
@@ -309,31 +449,381 @@ mod tests {
         assert!(p("linux/amd64").matches(&p("LINUX/AMD64")));
         assert!(!p("linux/amd64").matches(&p("linux/arm64")));
         assert!(!p("linux/amd64").matches(&p("windows/amd64")));
-        // no wanted variant: anything matches
         assert!(p("linux/arm").matches(&p("linux/arm/v6")));
-        // wanted variant must be equal
         assert!(p("linux/arm/v7").matches(&p("linux/arm/V7")));
-        assert!(!p("linux/arm/v7").matches(&p("linux/arm/v6")));
-        assert!(!p("linux/arm/v7").matches(&p("linux/arm")));
+        assert!(!p("linux/arm/v6").matches(&p("linux/arm/v7")));
         // arm64: v8 == none
         assert!(p("linux/arm64/v8").matches(&p("linux/arm64")));
         assert!(p("linux/arm64").matches(&p("linux/arm64/v8")));
-        assert!(!p("linux/arm64/v9").matches(&p("linux/arm64")));
-        // os.version is ignored
+        assert!(!p("linux/arm64").matches(&p("linux/arm64/v9")));
+        // other architectures: variants must be equal, none is none
+        assert!(p("linux/riscv64").matches(&p("linux/riscv64")));
+        assert!(!p("linux/riscv64").matches(&p("linux/riscv64/rva22")));
+        assert!(!p("linux/riscv64/rva22").matches(&p("linux/riscv64")));
+        // os.version and os.features are ignored
         let mut win = p("windows/amd64");
         win.os_version = Some("10.0.17763.1234".into());
+        win.os_features = vec!["win32k".into()];
         assert!(p("windows/amd64").matches(&win));
     }
 
+    /// Issue: an `arm` entry without variant is `arm/v7` to containerd,
+    /// but a request for `linux/arm/v7` did not match it.
     #[test]
-    fn default_variants() {
+    fn arm_without_variant_is_v7() {
         let p = |s: &str| Platform::parse(s).unwrap();
-        assert!(p("linux/arm64").has_default_variant());
-        assert!(p("linux/arm64/v8").has_default_variant());
-        assert!(p("linux/arm/v7").has_default_variant());
-        assert!(!p("linux/arm/v6").has_default_variant());
-        assert!(!p("linux/amd64/v3").has_default_variant());
-        assert!(!p("linux/riscv64/rva22").has_default_variant());
+        assert!(p("linux/arm/v7").matches(&Platform::new("linux", "arm")));
+        assert!(p("linux/arm/v7").matches(&p("linux/arm")));
+        assert!(p("linux/arm").matches(&p("linux/arm/v7")));
+        assert!(!p("linux/arm/v6").matches(&p("linux/arm")));
+    }
+
+    #[test]
+    fn normalization() {
+        // containerd's TestParse and normalizeArch
+        for (input, want) in [
+            ("linux/arm", "linux/arm/v7"),
+            ("linux/arm/7", "linux/arm/v7"),
+            ("linux/arm/5", "linux/arm/v5"),
+            ("linux/arm/6", "linux/arm/v6"),
+            ("linux/arm/8", "linux/arm/v8"),
+            ("linux/arm/v4", "linux/arm/v4"),
+            ("linux/armhf", "linux/arm/v7"),
+            ("linux/armhf/v6", "linux/arm/v7"),
+            ("linux/armel", "linux/arm/v6"),
+            ("linux/Aarch64", "linux/arm64"),
+            ("linux/aarch64/v8", "linux/arm64"),
+            ("linux/arm64/8", "linux/arm64"),
+            ("linux/arm64/v8.0", "linux/arm64"),
+            ("linux/arm64/v8.2", "linux/arm64/v8.2"),
+            ("linux/arm64/9", "linux/arm64/v9"),
+            ("linux/arm64/9.0", "linux/arm64/v9"),
+            ("linux/arm64/v9.0", "linux/arm64/v9"),
+            ("linux/x86_64", "linux/amd64"),
+            ("Linux/x86_64", "linux/amd64"),
+            ("linux/x86-64/v1", "linux/amd64"),
+            ("linux/amd64/V1", "linux/amd64"),
+            ("linux/amd64/v3", "linux/amd64/v3"),
+            ("linux/i386", "linux/386"),
+            ("linux/i386/v7", "linux/386"),
+            ("macOS/arm64", "darwin/arm64"),
+            ("linux/s390x", "linux/s390x"),
+            ("linux/riscv64/RVA22", "linux/riscv64/rva22"),
+        ] {
+            assert_eq!(
+                Platform::parse(input).unwrap().normalized().to_string(),
+                want,
+                "{input}"
+            );
+        }
+        let mut w = Platform::new("windows", "amd64");
+        w.os_version = Some("10.0.17763".into());
+        w.os_features = vec!["b".into(), "a".into(), "b".into()];
+        let n = w.normalized();
+        assert_eq!(n.os_features, ["a", "b"]);
+        assert_eq!(n.os_version.as_deref(), Some("10.0.17763"));
+        // aliases match the canonical names
+        let p = |s: &str| Platform::parse(s).unwrap();
+        for (want, have) in [
+            ("linux/arm64", "linux/aarch64"),
+            ("linux/arm64", "linux/aarch64/v8"),
+            ("linux/arm64/v8", "linux/aarch64"),
+            ("linux/arm", "linux/armhf"),
+            ("linux/arm", "linux/arm/7"),
+            ("linux/arm/v7", "linux/armhf"),
+            ("linux/arm/v6", "linux/armel"),
+            ("linux/amd64", "linux/x86_64"),
+            ("linux/x86_64", "linux/amd64/v1"),
+            ("linux/386", "linux/i386"),
+        ] {
+            assert!(p(want).matches(&p(have)), "{want} {have}");
+        }
+    }
+
+    /// containerd's `TestOnly` vectors (those without OS versions).
+    #[test]
+    fn containerd_only_vectors() {
+        let arm64_v9_6_yes: Vec<String> = ["", "/v5", "/v6", "/v7", "/v8"]
+            .iter()
+            .map(|v| format!("linux/arm{v}"))
+            .chain(
+                [
+                    "", "/v8", "/v8.1", "/v8.2", "/v8.3", "/v8.4", "/v8.5", "/v8.6", "/v8.7",
+                    "/v8.8", "/v8.9", "/v9", "/v9.0", "/v9.1", "/v9.2", "/v9.3", "/v9.4", "/v9.5",
+                    "/v9.6",
+                ]
+                .iter()
+                .map(|v| format!("linux/arm64{v}")),
+            )
+            .collect();
+        let arm64_v9_6_yes: Vec<&str> = arm64_v9_6_yes.iter().map(String::as_str).collect();
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            (
+                "linux/amd64",
+                &["linux/amd64", "linux/386"],
+                &[
+                    "linux/amd64/v2",
+                    "linux/arm/v7",
+                    "linux/arm64",
+                    "windows/amd64",
+                    "windows/arm",
+                ],
+            ),
+            (
+                "linux/amd64/v2",
+                &[
+                    "linux/amd64",
+                    "linux/amd64/v1",
+                    "linux/amd64/v2",
+                    "linux/386",
+                ],
+                &[
+                    "linux/amd64/v3",
+                    "linux/amd64/v4",
+                    "linux/arm/v7",
+                    "linux/arm64",
+                    "windows/amd64",
+                ],
+            ),
+            (
+                "linux/386",
+                &["linux/386"],
+                &[
+                    "linux/amd64",
+                    "linux/arm/v7",
+                    "linux/arm64",
+                    "windows/amd64",
+                    "windows/arm",
+                ],
+            ),
+            (
+                "windows/amd64",
+                &["windows/amd64"],
+                &["linux/amd64", "linux/arm/v7", "windows/arm"],
+            ),
+            (
+                "linux/arm/v8",
+                &[
+                    "linux/arm",
+                    "linux/arm/v5",
+                    "linux/arm/v6",
+                    "linux/arm/v7",
+                    "linux/arm/v8",
+                ],
+                &[
+                    "linux/amd64",
+                    "linux/arm/v4",
+                    "linux/arm64",
+                    "windows/amd64",
+                    "windows/arm",
+                ],
+            ),
+            (
+                "linux/arm/v7",
+                &["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7"],
+                &[
+                    "linux/amd64",
+                    "linux/arm/v4",
+                    "linux/arm/v8",
+                    "linux/arm64",
+                    "windows/arm",
+                ],
+            ),
+            (
+                "linux/arm/v6",
+                &["linux/arm/v5", "linux/arm/v6"],
+                &[
+                    "linux/amd64",
+                    "linux/arm",
+                    "linux/arm/v4",
+                    "linux/arm/v7",
+                    "linux/arm/v8",
+                    "linux/arm64",
+                ],
+            ),
+            (
+                "linux/arm/v5",
+                &["linux/arm/v5"],
+                &[
+                    "linux/arm",
+                    "linux/arm/v4",
+                    "linux/arm/v6",
+                    "linux/arm/v7",
+                    "linux/arm/v8",
+                ],
+            ),
+            (
+                "linux/arm/v4",
+                &["linux/arm/v4"],
+                &[
+                    "linux/arm",
+                    "linux/arm/v5",
+                    "linux/arm/v6",
+                    "linux/arm/v7",
+                    "linux/arm/v8",
+                ],
+            ),
+            (
+                "linux/arm64/v9.6",
+                &arm64_v9_6_yes,
+                &[
+                    "linux/amd64",
+                    "linux/arm/v4",
+                    "windows/amd64",
+                    "windows/arm",
+                    "linux/arm64/v8.10",
+                ],
+            ),
+            (
+                "linux/arm64/v9",
+                &[
+                    "linux/arm",
+                    "linux/arm/v5",
+                    "linux/arm/v6",
+                    "linux/arm/v7",
+                    "linux/arm/v8",
+                    "linux/arm64",
+                    "linux/arm64/v8",
+                    "linux/arm64/v8.1",
+                    "linux/arm64/v8.2",
+                    "linux/arm64/v8.3",
+                    "linux/arm64/v8.4",
+                    "linux/arm64/v8.5",
+                    "linux/arm64/v9",
+                    "linux/arm64/v9.0",
+                ],
+                &[
+                    "linux/amd64",
+                    "linux/arm/v4",
+                    "windows/amd64",
+                    "windows/arm",
+                    "linux/arm64/v8.6",
+                ],
+            ),
+            (
+                "linux/arm64/v8.1",
+                &[
+                    "linux/arm",
+                    "linux/arm/v5",
+                    "linux/arm/v6",
+                    "linux/arm/v7",
+                    "linux/arm/v8",
+                    "linux/arm64",
+                    "linux/arm64/v8",
+                    "linux/arm64/v8.1",
+                ],
+                &[
+                    "linux/amd64",
+                    "linux/arm/v4",
+                    "linux/arm/v9",
+                    "linux/arm64/v9",
+                    "windows/arm",
+                ],
+            ),
+            (
+                "linux/arm64",
+                &[
+                    "linux/arm",
+                    "linux/arm/v5",
+                    "linux/arm/v6",
+                    "linux/arm/v7",
+                    "linux/arm/v8",
+                    "linux/arm64",
+                    "linux/arm64/v8",
+                ],
+                &[
+                    "linux/amd64",
+                    "linux/arm/v4",
+                    "linux/arm/v9",
+                    "linux/arm64/v9",
+                    "windows/arm",
+                ],
+            ),
+        ];
+        for (want, yes, no) in cases {
+            let w = Platform::parse(want).unwrap();
+            for have in *yes {
+                assert!(
+                    w.matches(&Platform::parse(have).unwrap()),
+                    "{want} runs {have}"
+                );
+            }
+            for have in *no {
+                assert!(
+                    !w.matches(&Platform::parse(have).unwrap()),
+                    "{want} runs not {have}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn preference_order() {
+        let p = |s: &str| Platform::parse(s).unwrap();
+        let order = |want: &str, haves: &[&str]| -> Vec<Option<usize>> {
+            haves.iter().map(|h| p(want).preference(&p(h))).collect()
+        };
+        assert_eq!(
+            order(
+                "linux/arm/v7",
+                &["linux/arm", "linux/arm/v6", "linux/arm/v5", "linux/arm/v8"]
+            ),
+            [Some(0), Some(1), Some(2), None]
+        );
+        assert_eq!(
+            order(
+                "linux/amd64/v3",
+                &[
+                    "linux/amd64/v3",
+                    "linux/amd64/v2",
+                    "linux/amd64",
+                    "linux/386"
+                ]
+            ),
+            [Some(0), Some(1), Some(2), Some(3)]
+        );
+        // arm64 prefers every arm64 variant to 32-bit arm
+        let v9 = order(
+            "linux/arm64/v9",
+            &[
+                "linux/arm64/v9",
+                "linux/arm64/v8.5",
+                "linux/arm64",
+                "linux/arm/v8",
+                "linux/arm",
+            ],
+        );
+        assert!(v9.windows(2).all(|w| w[0] < w[1]), "{v9:?}");
+        // unknown arm64 variants match only themselves; no panic on odd input
+        assert_eq!(
+            order(
+                "linux/arm64/v7",
+                &["linux/arm64/v7", "linux/arm64", "linux/arm"]
+            ),
+            [Some(0), None, None]
+        );
+        assert_eq!(
+            order(
+                "linux/arm64/v8.01",
+                &["linux/arm64/v8.01", "linux/arm64/v8.1"]
+            ),
+            [Some(0), None]
+        );
+        assert_eq!(
+            order("linux/arm64/v9.99999999999", &["linux/arm64"]),
+            [None]
+        );
+        assert_eq!(order("linux/arm/v99999999999", &["linux/arm"]), [None]);
+        assert_eq!(order("linux/amd64/v99999999999", &["linux/386"]), [Some(1)]);
+        // huge variant numbers stay cheap
+        assert_eq!(
+            order("linux/arm/v4294967295", &["linux/arm/v64", "linux/arm"]),
+            [Some(1), Some(58)]
+        );
+        assert_eq!(
+            order("linux/amd64/v4294967295", &["linux/amd64/v2", "linux/386"]),
+            [Some(63), Some(65)]
+        );
     }
 
     #[test]

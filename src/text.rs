@@ -62,6 +62,12 @@ mod tests {
         let q = quote(&long);
         assert!(q.starts_with(&format!("\"{}\"", "x".repeat(64))), "{q}");
         assert!(q.ends_with("(100 bytes)"), "{q}");
+        assert_eq!(quote("a\"b\n"), r#""a\"b\n""#);
+        // cut by characters, counted in bytes
+        let q = quote(&"é".repeat(1000));
+        assert!(q.ends_with("… (2000 bytes)"), "{q}");
+        assert!(q.chars().count() < 100);
+        assert_eq!(quote(&"x".repeat(64)), format!("\"{}\"", "x".repeat(64)));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `Bearer realm="https://auth.example/token",service="registry",scope="repository:x:pull"`.
 
 use crate::auth::scope::{self, Scope};
-use crate::text::quote;
+use crate::header_syntax;
 use crate::{Error, Result};
 
 /// One authentication challenge.
@@ -90,10 +90,6 @@ impl Challenge {
     }
 }
 
-fn is_tchar(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
-}
-
 fn is_token68_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b"-._~+/".contains(&c)
 }
@@ -106,19 +102,12 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn err(&self, at: usize, why: &str) -> Error {
-        let h = self.h;
-        let place = if h.len() <= 200 {
-            format!("in \"{}\"", h.escape_debug())
-        } else {
-            let mut start = at.saturating_sub(20).min(h.len());
-            while !h.is_char_boundary(start) {
-                start -= 1;
-            }
-            format!("at byte {at}, near {}", quote(&h[start..]))
-        };
         Error::auth(
             None,
-            format!("malformed WWW-Authenticate header: {why} {place}"),
+            format!(
+                "malformed WWW-Authenticate header: {why} {}",
+                header_syntax::excerpt(self.h, at)
+            ),
         )
     }
 
@@ -126,22 +115,17 @@ impl<'a> Parser<'a> {
         self.b.get(self.i).copied()
     }
 
-    fn skip_ws_at(&self, mut j: usize) -> usize {
-        while j < self.b.len() && matches!(self.b[j], b' ' | b'\t') {
-            j += 1;
-        }
-        j
-    }
-
     fn skip_ws(&mut self) -> bool {
-        let j = self.skip_ws_at(self.i);
+        let j = header_syntax::skip_ows(self.b, self.i);
         let moved = j > self.i;
         self.i = j;
         moved
     }
 
-    fn token_end(&self, mut j: usize) -> usize {
-        while j < self.b.len() && is_tchar(self.b[j]) {
+    /// The index after the whitespace and commas starting at `j`: empty
+    /// list elements, which RFC 7230's `#rule` allows anywhere in a list.
+    fn skip_empty_elements(&self, mut j: usize) -> usize {
+        while j < self.b.len() && matches!(self.b[j], b' ' | b'\t' | b',') {
             j += 1;
         }
         j
@@ -149,49 +133,33 @@ impl<'a> Parser<'a> {
 
     /// Whether an auth-param (`token BWS "=" BWS value`) starts at `j`.
     fn param_starts_at(&self, j: usize) -> bool {
-        let end = self.token_end(j);
+        let end = header_syntax::token_end(self.b, j);
         if end == j {
             return false;
         }
-        let k = self.skip_ws_at(end);
+        let k = header_syntax::skip_ows(self.b, end);
         if self.b.get(k) != Some(&b'=') {
             return false;
         }
         // `abc==` is a token68, not a parameter `abc` with value `=`; so is
         // a trailing `abc=`.
-        let v = self.skip_ws_at(k + 1);
+        let v = header_syntax::skip_ows(self.b, k + 1);
         !matches!(self.b.get(v), None | Some(b'=') | Some(b','))
     }
 
     fn quoted(&mut self) -> Result<String> {
-        let open = self.i;
-        let mut out = String::new();
-        let mut chars = self.h[open + 1..].char_indices();
-        while let Some((off, c)) = chars.next() {
-            match c {
-                '"' => {
-                    self.i = open + 1 + off + 1;
-                    return Ok(out);
-                }
-                '\\' => match chars.next() {
-                    Some((_, e)) => out.push(e),
-                    None => break,
-                },
-                c if c.is_control() && c != '\t' => {
-                    return Err(self.err(open + 1 + off, "control character in quoted string"))
-                }
-                c => out.push(c),
-            }
-        }
-        Err(self.err(open, "unterminated quoted string"))
+        let (value, next) =
+            header_syntax::quoted_string(self.h, self.i).map_err(|e| self.err(e.at, e.why))?;
+        self.i = next;
+        Ok(value)
     }
 
     /// Parses `name BWS = BWS value` at the current position.
     fn param(&mut self) -> Result<(String, String)> {
         let start = self.i;
-        let end = self.token_end(start);
+        let end = header_syntax::token_end(self.b, start);
         let name = self.h[start..end].to_ascii_lowercase();
-        self.i = self.skip_ws_at(end);
+        self.i = header_syntax::skip_ows(self.b, end);
         if self.peek() != Some(b'=') {
             return Err(self.err(self.i, "expected '=' after parameter name"));
         }
@@ -223,12 +191,10 @@ impl<'a> Parser<'a> {
     fn challenges(mut self) -> Result<Vec<Challenge>> {
         let mut out = Vec::new();
         loop {
-            while matches!(self.peek(), Some(b' ' | b'\t' | b',')) {
-                self.i += 1;
-            }
+            self.i = self.skip_empty_elements(self.i);
             let Some(c) = self.peek() else { break };
             let start = self.i;
-            let end = self.token_end(start);
+            let end = header_syntax::token_end(self.b, start);
             if end == start {
                 let why = if c == b'=' {
                     "'=' without a parameter name".to_string()
@@ -254,9 +220,20 @@ impl<'a> Parser<'a> {
             };
             let had_ws = self.skip_ws();
             match self.peek() {
-                None | Some(b',') => {
+                None => {
                     out.push(challenge);
-                    continue;
+                    break;
+                }
+                Some(b',') => {
+                    // Empty list elements may open the parameter list
+                    // (`scheme , realm=x`); otherwise the comma ends a
+                    // challenge without parameters.
+                    let j = self.skip_empty_elements(self.i);
+                    if !self.param_starts_at(j) {
+                        out.push(challenge);
+                        continue;
+                    }
+                    self.i = j;
                 }
                 Some(_) if !had_ws => {
                     return Err(self.err(self.i, "unexpected character after auth scheme"));
@@ -271,12 +248,8 @@ impl<'a> Parser<'a> {
                     match self.peek() {
                         None => break,
                         Some(b',') => {
-                            let mut j = self.i;
-                            while j < self.b.len() && matches!(self.b[j], b' ' | b'\t' | b',') {
-                                j += 1;
-                            }
-                            self.i = j;
-                            if !self.param_starts_at(j) {
+                            self.i = self.skip_empty_elements(self.i);
+                            if !self.param_starts_at(self.i) {
                                 break; // end, or the next challenge
                             }
                         }
@@ -317,7 +290,8 @@ impl<'a> Parser<'a> {
 ///
 /// Follows RFC 7235: several comma-separated challenges, case-insensitive
 /// schemes and parameter names, quoted values with backslash escapes (which
-/// may contain commas), optional whitespace, and the token68 form. Bare
+/// may contain commas), optional whitespace, empty list elements (RFC 7230
+/// `#rule`: `scheme , realm=x, ,`), and the token68 form. Bare
 /// parameter values are accepted up to the next whitespace or comma. Empty
 /// input gives an empty list. Malformed input gives [`Error::Auth`] with a
 /// message starting `malformed WWW-Authenticate header:` (quoting at most
@@ -399,6 +373,7 @@ mod tests {
         assert_eq!(cs[0].scope(), Some("repository:x:pull"));
         assert_eq!(cs[1].scheme, "basic");
         assert_eq!(cs[1].realm(), Some("r"));
+        assert!(cs[1].is_basic() && !cs[1].is_bearer());
 
         let cs = parse(r#"Negotiate, Basic realm="x", NTLM"#).unwrap();
         let schemes: Vec<&str> = cs.iter().map(|c| c.scheme.as_str()).collect();
@@ -459,6 +434,90 @@ mod tests {
         let c = &parse(r#"Bearer realm="a", realm="b""#).unwrap()[0];
         assert_eq!(c.realm(), Some("a"));
         assert_eq!(c.params.len(), 2);
+    }
+
+    /// Empty list elements (RFC 7230 `#rule`) around and between the
+    /// parameters: `scheme , realm=fblthp, foo=bar,` (vectors of Dart's
+    /// http_parser, which distribution and containerd also accept).
+    #[test]
+    fn empty_list_elements() {
+        for h in [
+            "scheme , realm=fblthp, foo=bar,",
+            "scheme ,realm=fblthp,foo=bar",
+            "scheme , , realm=fblthp ,, foo=bar , ,",
+            "scheme realm=fblthp, , foo=bar",
+            "scheme realm=fblthp, foo=bar, ,",
+            "scheme,realm=fblthp, foo=bar",
+            "  scheme\t \trealm\t = \tfblthp\t, \tfoo\t =\tbar\t",
+        ] {
+            let cs = parse(h).unwrap_or_else(|e| panic!("{h:?}: {e}"));
+            assert_eq!(cs.len(), 1, "{h:?}");
+            assert_eq!(cs[0].scheme, "scheme");
+            assert_eq!(
+                params(&cs[0]),
+                [("realm", "fblthp"), ("foo", "bar")],
+                "{h:?}"
+            );
+        }
+        // an empty list element before the next challenge still ends this one
+        let cs = parse("scheme1 , , scheme2 realm=x, , Basic , realm=y").unwrap();
+        let schemes: Vec<&str> = cs.iter().map(|c| c.scheme.as_str()).collect();
+        assert_eq!(schemes, ["scheme1", "scheme2", "basic"]);
+        assert!(cs[0].params.is_empty());
+        assert_eq!(cs[1].realm(), Some("x"));
+        assert_eq!(cs[2].realm(), Some("y"));
+        let cs = parse("scheme1 realm=fblthp, foo=bar, scheme2 realm=asdfg, baz=bang").unwrap();
+        assert_eq!(params(&cs[0]), [("realm", "fblthp"), ("foo", "bar")]);
+        assert_eq!(params(&cs[1]), [("realm", "asdfg"), ("baz", "bang")]);
+    }
+
+    /// Vectors of distribution's and containerd's challenge parsers, and
+    /// of Dart's http_parser where RFC 7235 agrees with it.
+    #[test]
+    fn reference_vectors() {
+        let c = &parse(
+            r#"Bearer realm="https://auth.example.com/token",service="registry.example.com",other=fun,slashed="he\"\l\lo""#,
+        )
+        .unwrap()[0];
+        assert_eq!(c.realm(), Some("https://auth.example.com/token"));
+        assert_eq!(c.service(), Some("registry.example.com"));
+        assert_eq!(c.param("other"), Some("fun"));
+        assert_eq!(c.param("slashed"), Some(r#"he"llo"#));
+
+        let c = &parse(
+            r#"Bearer realm="https://auth.example.io/token",empty="",service="registry.example.io",scope="repository:library/hello-world:pull,push""#,
+        )
+        .unwrap()[0];
+        assert_eq!(c.param("empty"), Some(""));
+        assert_eq!(c.service(), Some("registry.example.io"));
+        let c = &parse(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:foo/bar:pull,push repository:foo/baz:pull repository:foo/foo:push""#,
+        )
+        .unwrap()[0];
+        assert_eq!(c.scopes().unwrap().len(), 3);
+
+        let c = &parse(r#"scheme realm="fblthp, foo=bar", baz="qux""#).unwrap()[0];
+        assert_eq!(params(c), [("realm", "fblthp, foo=bar"), ("baz", "qux")]);
+        let c = &parse("ScHeMe ReAlM=FbLtHp").unwrap()[0];
+        assert_eq!(c.scheme, "scheme");
+        assert_eq!(params(c), [("realm", "FbLtHp")]);
+        // Dart refuses `scheme realm` and `scheme realm=`; RFC 7235 reads
+        // them as a token68.
+        assert_eq!(
+            parse("scheme realm").unwrap()[0].token68.as_deref(),
+            Some("realm")
+        );
+        assert_eq!(
+            parse("scheme realm=").unwrap()[0].token68.as_deref(),
+            Some("realm=")
+        );
+        for h in [
+            "scheme realm, foo=bar",
+            "scheme realm=fblthp foo",
+            "scheme realm=fblthp, foo=bar baz",
+        ] {
+            assert_eq!(parse(h).unwrap_err().kind(), ErrorKind::Auth, "{h}");
+        }
     }
 
     #[test]
