@@ -77,7 +77,7 @@ pub use error::{Diagnostic, Error, ErrorKind, Result};
 pub use manifest::Manifest;
 pub use pagination::Page;
 pub use platform::Platform;
-pub use reference::Reference;
+pub use reference::{ImageReference, Reference};
 
 /// The README's code is compiled as a doctest.
 #[cfg(doctest)]
