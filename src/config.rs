@@ -193,7 +193,7 @@ mod tests {
             "localhost.example.com",
             "docker.io",
         ] {
-            assert_eq!(base(host, false).1, false, "{host}");
+            assert!(!base(host, false).1, "{host}");
             assert!(base(host, false).0.starts_with("https://"), "{host}");
             let (url, fallback) = base(host, true);
             assert!(url.starts_with("http://") && !fallback, "{host}: {url}");

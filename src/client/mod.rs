@@ -408,7 +408,10 @@ impl Client {
             PLAIN => go(f.transport(), Some(f.rewrite(tls_base, url))),
             TLS => go(&self.inner.transport, None),
             _ => match go(&self.inner.transport, None) {
-                Err(e) if http::failure::is_plain_http_reply(&e) => {
+                // Or another thread found out while this one tried TLS
+                // (its failure may be the TLS side's breaker, opened by
+                // the handshakes that found out).
+                Err(e) if http::failure::is_plain_http_reply(&e) || f.is_plain() => {
                     f.state.store(PLAIN, Ordering::Release);
                     go(f.transport(), Some(f.rewrite(tls_base, url)))
                 }

@@ -648,7 +648,9 @@ mod tests {
     fn docker_reference_vectors() {
         let long_path = format!("{}a", "a/".repeat(127));
         let long_repo = "a".repeat(255);
-        let cases: Vec<(String, &str, String, Option<&str>, Option<&str>)> = vec![
+        // input, registry, repository, tag, digest
+        type Case<'a> = (String, &'a str, String, Option<&'a str>, Option<&'a str>);
+        let cases: Vec<Case> = vec![
             (
                 "test_com".into(),
                 "docker.io",
