@@ -39,6 +39,10 @@ pub(crate) struct Config {
     // Listing bounds (see `ClientBuilder::max_list_items`).
     pub max_list_items: usize,
     pub max_list_bytes: usize,
+    /// `base` is https on a loopback host named without a scheme: a TLS
+    /// handshake answered in plain HTTP switches to `http://` (see
+    /// [`registry_base`]).
+    pub plain_http_fallback: bool,
 }
 
 /// Default per-request timeout.
@@ -126,9 +130,91 @@ pub(crate) fn parse_registry_url(input: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// The base URL for the registry a user named, and whether a TLS
+/// handshake answered in plain HTTP may switch it to http.
+///
+/// The scheme rules, as Docker and go-containerregistry have them:
+/// - an explicit `https://` or `http://` is used as given;
+/// - with `plain_http` (the caller asked), http;
+/// - else https, and on a loopback host (`localhost`, `127.0.0.0/8`,
+///   `[::1]`) a registry that turns out not to speak TLS is reached over
+///   plain http: traffic that never leaves the machine has nothing for TLS
+///   to protect, and local registries are commonly run without it.
+pub(crate) fn registry_base(input: &str, plain_http: bool) -> Result<(Url, bool)> {
+    let trimmed = input.trim();
+    if trimmed.contains("://") {
+        return Ok((parse_registry_url(trimmed)?, false));
+    }
+    if plain_http {
+        return Ok((parse_registry_url(&format!("http://{trimmed}"))?, false));
+    }
+    let url = parse_registry_url(trimmed)?;
+    let fallback = is_loopback_host(&url);
+    Ok((url, fallback))
+}
+
+/// Whether the URL's host is `localhost`, in `127.0.0.0/8` or `::1`, by its
+/// text alone (no lookup).
+pub(crate) fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scheme_rules() {
+        let base = |s: &str, plain: bool| {
+            let (url, fallback) = registry_base(s, plain).unwrap();
+            (url.to_string(), fallback)
+        };
+        // Loopback without a scheme: https first, plain http when it is not TLS.
+        for host in [
+            "localhost:5000",
+            "LOCALHOST:5000",
+            "127.0.0.1:5000",
+            "127.9.8.7",
+            "[::1]:5000",
+        ] {
+            let (url, fallback) = base(host, false);
+            assert!(url.starts_with("https://") && fallback, "{host}: {url}");
+        }
+        // Other hosts: https only, unless asked.
+        for host in [
+            "registry.example.com",
+            "10.0.0.1:5000",
+            "[::2]:5000",
+            "localhost.example.com",
+            "docker.io",
+        ] {
+            assert!(!base(host, false).1, "{host}");
+            assert!(base(host, false).0.starts_with("https://"), "{host}");
+            let (url, fallback) = base(host, true);
+            assert!(url.starts_with("http://") && !fallback, "{host}: {url}");
+        }
+        assert_eq!(base("r.example:443", true).0, "http://r.example:443/");
+        // An explicit scheme is used as given.
+        assert_eq!(
+            base("https://127.0.0.1:5000", false),
+            ("https://127.0.0.1:5000/".into(), false)
+        );
+        assert_eq!(
+            base("https://127.0.0.1:5000", true),
+            ("https://127.0.0.1:5000/".into(), false)
+        );
+        assert_eq!(
+            base("http://r.example", false),
+            ("http://r.example/".into(), false)
+        );
+        assert!(registry_base("ftp://x", true).is_err());
+        assert!(registry_base("", true).is_err());
+    }
 
     #[test]
     fn registry_urls() {

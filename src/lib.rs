@@ -55,6 +55,7 @@ pub mod manifest;
 pub mod pagination;
 pub mod platform;
 pub mod reference;
+mod registries;
 pub(crate) mod request;
 pub(crate) mod resilience;
 pub(crate) mod singleflight;
@@ -78,7 +79,8 @@ pub use error::{Diagnostic, Error, ErrorKind, Result};
 pub use manifest::Manifest;
 pub use pagination::Page;
 pub use platform::Platform;
-pub use reference::Reference;
+pub use reference::{ImageReference, Reference};
+pub use registries::{Registries, DEFAULT_MAX_CLIENTS};
 
 /// The README's code is compiled as a doctest.
 #[cfg(doctest)]

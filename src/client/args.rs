@@ -8,7 +8,7 @@ use crate::Result;
 
 mod sealed {
     use crate::digest::Digest;
-    use crate::reference::Reference;
+    use crate::reference::{ImageReference, Reference};
     use crate::Result;
 
     /// Only this crate's argument types: the conversions may grow without
@@ -51,6 +51,13 @@ mod sealed {
         }
     }
 
+    /// An image reference's tag or digest (`latest` when it has neither).
+    impl ReferenceSource for ImageReference {
+        fn reference(&self) -> Result<Reference> {
+            Ok(ImageReference::reference(self))
+        }
+    }
+
     /// `&&str` too, as slice patterns hand them out.
     impl<T: ReferenceSource + ?Sized> ReferenceSource for &T {
         fn reference(&self) -> Result<Reference> {
@@ -85,14 +92,18 @@ mod sealed {
 
 /// A tag or digest naming a manifest: `&str` or `&String` (parsed, so bad
 /// text is an [`InvalidInput`](crate::ErrorKind::InvalidInput) error before
-/// any request), `&Reference` or `&Digest`.
+/// any request), `&Reference`, `&Digest`, or `&ImageReference` (its digest,
+/// else its tag, else `latest`), so that a parsed image reference goes to
+/// an operation as `client.get_manifest(r.repository(), &r)`.
 ///
 /// ```
-/// use registry_client::{Digest, Reference, ToReference};
+/// use registry_client::{Digest, ImageReference, Reference, ToReference};
 /// let d = Digest::sha256(b"x");
 /// assert_eq!("v1".to_reference()?.as_str(), "v1");
 /// assert_eq!((&d).to_reference()?, Reference::Digest(d.clone()));
 /// assert!("bad tag".to_reference().is_err());
+/// let r: ImageReference = "localhost:5000/app:v2".parse()?;
+/// assert_eq!((&r).to_reference()?.as_str(), "v2");
 /// # Ok::<(), registry_client::Error>(())
 /// ```
 pub trait ToReference: sealed::Sealed {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{
-    parse_registry_url, pem_certificates, Config, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_MAX_BYTES,
+    pem_certificates, registry_base, Config, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_MAX_BYTES,
     DEFAULT_CACHE_TTL, DEFAULT_COOLDOWN, DEFAULT_FAILURE_THRESHOLD, DEFAULT_MAX_LIST_BYTES,
     DEFAULT_MAX_LIST_ITEMS, DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_DELAY,
     DEFAULT_TIMEOUT,
@@ -69,6 +69,7 @@ pub struct ClientBuilder {
     // Listing bounds.
     max_list_items: usize,
     max_list_bytes: usize,
+    plain_http: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -85,7 +86,23 @@ impl fmt::Debug for ClientBuilder {
             .field("cache_capacity", &self.cache_capacity)
             .field("cache_ttl", &self.cache_ttl)
             .field("page_size", &self.page_size)
+            .field("plain_http", &self.plain_http)
             .finish_non_exhaustive()
+    }
+}
+
+/// Settings without a registry: a template for
+/// [`Registries`](crate::Registries). Building it as it is fails (no
+/// registry); [`Client::builder`] is the way to one client.
+///
+/// ```
+/// use registry_client::ClientBuilder;
+/// let template = ClientBuilder::default().max_retries(1);
+/// assert!(template.build().is_err());
+/// ```
+impl Default for ClientBuilder {
+    fn default() -> ClientBuilder {
+        ClientBuilder::new("")
     }
 }
 
@@ -112,6 +129,7 @@ impl ClientBuilder {
             cooldown: DEFAULT_COOLDOWN,
             clock: None,
             max_list_items: DEFAULT_MAX_LIST_ITEMS,
+            plain_http: false,
             max_list_bytes: DEFAULT_MAX_LIST_BYTES,
         }
     }
@@ -417,8 +435,42 @@ impl ClientBuilder {
         self
     }
 
+    /// Reaches a registry named without a scheme over plain http instead of
+    /// https (default false). Registries on `localhost`, `127.0.0.0/8` or
+    /// `[::1]` need no option: when they do not speak TLS, plain http is
+    /// used for them anyway. A URL with `http://` or `https://` is used as
+    /// given, whatever this says.
+    ///
+    /// ```
+    /// use registry_client::Client;
+    /// let c = Client::builder("registry.internal:5000").plain_http(true).build()?;
+    /// assert_eq!(c.registry_url().as_str(), "http://registry.internal:5000/");
+    /// let c = Client::builder("https://registry.internal:5000").plain_http(true).build()?;
+    /// assert_eq!(c.registry_url().scheme(), "https");
+    /// # Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn plain_http(mut self, plain_http: bool) -> Self {
+        self.plain_http = plain_http;
+        self
+    }
+
+    /// This builder's settings for another registry: what a
+    /// [`Registries`](crate::Registries) set makes each client from.
+    pub(crate) fn for_registry(&self, registry: &str) -> ClientBuilder {
+        ClientBuilder {
+            registry: registry.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the credentials are the same for every registry (given to
+    /// `basic_auth` or `bearer_token`), rather than looked up per registry.
+    pub(crate) fn has_fixed_credentials(&self) -> bool {
+        matches!(&self.credentials, Credentials::Static(Static(Some(_))))
+    }
+
     pub(crate) fn into_config(self) -> Result<Config> {
-        let base = parse_registry_url(&self.registry)?;
+        let (base, plain_http_fallback) = registry_base(&self.registry, self.plain_http)?;
         if self.timeout.is_zero() {
             return Err(Error::invalid("timeout must be greater than zero"));
         }
@@ -486,6 +538,7 @@ impl ClientBuilder {
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             max_list_items: self.max_list_items,
             max_list_bytes: self.max_list_bytes,
+            plain_http_fallback,
         })
     }
 }

@@ -23,7 +23,8 @@ mod manifests;
 mod ping;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use ureq::http::HeaderMap;
 use url::Url;
@@ -71,12 +72,66 @@ struct Inner {
     config: Config,
     transport: Transport,
     cache: Cache<Shelves>,
+    /// For a loopback registry named without a scheme, the way to it over
+    /// plain http, should it not speak TLS.
+    fallback: Option<Fallback>,
+}
+
+/// The plain-http side of a loopback registry named without a scheme
+/// (`config::registry_base`): tried once a TLS handshake is answered in
+/// plain HTTP, then used for everything.
+struct Fallback {
+    /// The client's settings with an `http://` base.
+    config: Config,
+    /// Built when first needed: its own token cache, since the realm rules
+    /// differ for an http registry.
+    transport: OnceLock<Transport>,
+    /// [`UNKNOWN`], [`TLS`] or [`PLAIN`].
+    state: AtomicU8,
+}
+
+const UNKNOWN: u8 = 0;
+const TLS: u8 = 1;
+const PLAIN: u8 = 2;
+
+impl Fallback {
+    fn new(config: &Config) -> Fallback {
+        let mut plain = config.clone();
+        // https → http is a change `Url` allows; the port stays as given.
+        // (`host` alone means 443 over https and 80 over http.)
+        let _ = plain.base.set_scheme("http");
+        plain.plain_http_fallback = false;
+        Fallback {
+            config: plain,
+            transport: OnceLock::new(),
+            state: AtomicU8::new(UNKNOWN),
+        }
+    }
+
+    fn is_plain(&self) -> bool {
+        self.state.load(Ordering::Acquire) == PLAIN
+    }
+
+    fn transport(&self) -> &Transport {
+        self.transport.get_or_init(|| Transport::new(&self.config))
+    }
+
+    /// `url` on the plain-http origin when it is on the https one.
+    fn rewrite(&self, tls_base: &Url, url: &Url) -> Url {
+        if url.origin() != tls_base.origin() {
+            return url.clone();
+        }
+        let mut plain = url.clone();
+        let _ = plain.set_scheme("http");
+        let _ = plain.set_port(self.config.base.port());
+        plain
+    }
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("registry", &self.inner.config.base.as_str())
+            .field("registry", &self.registry_url().as_str())
             .field("credentials", &self.inner.config.credentials)
             .field("read_cache", &self.read_cache)
             .finish_non_exhaustive()
@@ -108,6 +163,7 @@ impl Client {
 
     pub(crate) fn from_config(config: Config) -> Result<Client> {
         let transport = Transport::new(&config);
+        let fallback = config.plain_http_fallback.then(|| Fallback::new(&config));
         let cache = Cache::new(
             config.cache_capacity,
             config.cache_max_bytes,
@@ -119,6 +175,7 @@ impl Client {
                 config,
                 transport,
                 cache,
+                fallback,
             }),
             read_cache: true,
         })
@@ -237,7 +294,9 @@ impl Client {
         cache.remove_where(|k: &BlobKey, _| k.repository == repository);
     }
 
-    /// The registry's base URL.
+    /// The registry's base URL. For a registry on `localhost`,
+    /// `127.0.0.0/8` or `[::1]` named without a scheme, https until the
+    /// registry is found not to speak TLS, http from then on.
     ///
     /// ```
     /// let c = registry_client::Client::new("localhost:5000")?;
@@ -245,16 +304,29 @@ impl Client {
     /// # Ok::<(), registry_client::Error>(())
     /// ```
     pub fn registry_url(&self) -> &Url {
-        &self.inner.config.base
+        &self.config().base
     }
 
+    /// The settings in use: those for plain http once a loopback registry
+    /// turned out not to speak TLS.
     fn config(&self) -> &Config {
-        &self.inner.config
+        match &self.inner.fallback {
+            Some(f) if f.is_plain() => &f.config,
+            _ => &self.inner.config,
+        }
+    }
+
+    /// The transport in use (see [`config`](Self::config)).
+    fn transport(&self) -> &Transport {
+        match &self.inner.fallback {
+            Some(f) if f.is_plain() => f.transport(),
+            _ => &self.inner.transport,
+        }
     }
 
     /// Whether there are credentials to offer (asking the provider).
     fn has_credentials(&self) -> Result<bool> {
-        self.inner.transport.has_credentials()
+        self.transport().has_credentials()
     }
 
     /// The value cached under `key`, or the one `fetch` returns (as `(value,
@@ -274,8 +346,7 @@ impl Client {
 
     /// `path` under the registry's base URL.
     fn url(&self, path: &str) -> Result<Url> {
-        self.inner
-            .config
+        self.config()
             .base
             .join(path)
             .map_err(|e| Error::invalid(format!("cannot build URL for {path}: {e}")))
@@ -299,13 +370,61 @@ impl Client {
 
     /// Sends `req` and reads the success body whole (within `req.limit`).
     fn send(&self, req: &Request<'_>) -> Result<Response> {
-        self.inner.transport.send(req)
+        self.route(&req.url, |t, url| match url {
+            None => t.send(req),
+            Some(url) => t.send(&Request {
+                url,
+                scope: req.scope.clone(),
+                ..*req
+            }),
+        })
     }
 
     /// Sends `req` and returns the success response with its body unread
     /// (and the URL it came from after redirects).
     fn open(&self, req: &Request<'_>) -> Result<http::Response> {
-        self.inner.transport.open(req)
+        self.route(&req.url, |t, url| match url {
+            None => t.open(req),
+            Some(url) => t.open(&Request {
+                url,
+                scope: req.scope.clone(),
+                ..*req
+            }),
+        })
+    }
+
+    /// Runs `go` on the transport for `url`: the client's own, or for a
+    /// loopback registry named without a scheme that turned out to speak
+    /// plain http, the http one with `url` moved to http (the `Some` URL).
+    /// The first TLS handshake such a registry answers in plain HTTP
+    /// decides it, and the exchange is sent again over http: nothing
+    /// reached the server (the handshake failed before any request).
+    fn route<T>(&self, url: &Url, go: impl Fn(&Transport, Option<Url>) -> Result<T>) -> Result<T> {
+        let Some(f) = &self.inner.fallback else {
+            return go(&self.inner.transport, None);
+        };
+        let tls_base = &self.inner.config.base;
+        match f.state.load(Ordering::Acquire) {
+            PLAIN => go(f.transport(), Some(f.rewrite(tls_base, url))),
+            TLS => go(&self.inner.transport, None),
+            _ => match go(&self.inner.transport, None) {
+                // Or another thread found out while this one tried TLS
+                // (its failure may be the TLS side's breaker, opened by
+                // the handshakes that found out).
+                Err(e) if http::failure::is_plain_http_reply(&e) || f.is_plain() => {
+                    f.state.store(PLAIN, Ordering::Release);
+                    go(f.transport(), Some(f.rewrite(tls_base, url)))
+                }
+                Err(e) => Err(e),
+                Ok(v) => {
+                    // A TLS exchange went through: TLS it is.
+                    let _ =
+                        f.state
+                            .compare_exchange(UNKNOWN, TLS, Ordering::AcqRel, Ordering::Acquire);
+                    Ok(v)
+                }
+            },
+        }
     }
 
     /// `r` with every secret the client holds removed from its error: the
@@ -313,11 +432,17 @@ impl Client {
     /// error body said, a header quoted in a parse error) never carries a
     /// password or token back to the caller.
     fn scrub<T>(&self, r: Result<T>) -> Result<T> {
-        r.map_err(|e| self.inner.transport.scrub(e))
+        r.map_err(|e| {
+            let e = self.inner.transport.scrub(e);
+            match self.inner.fallback.as_ref().and_then(|f| f.transport.get()) {
+                Some(plain) => plain.scrub(e),
+                None => e,
+            }
+        })
     }
 
     /// Asks `url` without credentials: the status and headers.
     fn probe(&self, url: &Url, what: &str) -> Result<(u16, HeaderMap)> {
-        self.inner.transport.probe(url, what)
+        self.route(url, |t, moved| t.probe(moved.as_ref().unwrap_or(url), what))
     }
 }

@@ -30,6 +30,63 @@ impl std::error::Error for Permanent {
     }
 }
 
+/// Marks a TLS handshake that the server answered in plain HTTP (it does
+/// not speak TLS on that port), as the cause inside [`Permanent`]: a
+/// loopback registry named without a scheme is then tried over http.
+#[derive(Debug)]
+pub(crate) struct PlainHttpReply(Box<dyn std::error::Error + Send + Sync>);
+
+impl fmt::Display for PlainHttpReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for PlainHttpReply {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+/// What the error of a TLS handshake answered in plain HTTP says: that,
+/// and the settings that reach such a registry.
+pub(crate) const PLAIN_HTTP_HINT: &str = "the server answered in plain HTTP, not TLS; \
+     to reach a registry without TLS, give its URL as http://HOST:PORT or use \
+     ClientBuilder::plain_http(true) (regc --plain-http)";
+
+/// Whether `e` is rustls' answer to bytes that are not TLS records where a
+/// handshake was expected (an HTTP response starts with `H`, no TLS content
+/// type).
+fn is_plain_http_tls_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    matches!(
+        e.downcast_ref::<rustls::Error>(),
+        Some(rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType
+        ))
+    )
+}
+
+/// Whether the exchange that failed with `e` met a server speaking plain
+/// HTTP where TLS was expected.
+pub(crate) fn is_plain_http_reply(e: &Error) -> bool {
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if c.is::<PlainHttpReply>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+fn plain_http_reply(at: &str, cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+    let cause = cause.into();
+    permanent(
+        format!("TLS error with {at}: {PLAIN_HTTP_HINT} ({cause})"),
+        PlainHttpReply(cause),
+    )
+}
+
 fn permanent(message: String, cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
     Error::connection_caused(message, Permanent(cause.into()))
 }
@@ -76,6 +133,7 @@ pub(crate) fn map_ureq(err: ureq::Error, url: &Url, phase: &str) -> Error {
         ureq::Error::BodyExceedsLimit(limit) => {
             Error::too_large(format!("{phase} from {at}"), limit)
         }
+        ureq::Error::Rustls(e) if is_plain_http_tls_error(&e) => plain_http_reply(&at, e),
         e @ (ureq::Error::Tls(_) | ureq::Error::Rustls(_)) => {
             permanent(format!("TLS error with {at}: {e}"), e)
         }
@@ -115,6 +173,11 @@ pub(crate) fn map_io(e: io::Error, url: &Url, phase: &str) -> Error {
     // ureq reports TLS failures (a certificate it cannot verify, a failed
     // handshake) as InvalidData: retrying cannot fix them.
     if e.kind() == K::InvalidData {
+        if e.get_ref()
+            .is_some_and(|inner| is_plain_http_tls_error(inner))
+        {
+            return plain_http_reply(&at, e);
+        }
         return permanent(format!("TLS error with {at}: {e}"), e);
     }
     let message = match e.kind() {
@@ -158,6 +221,45 @@ mod tests {
         let t = map_io(io::Error::from(io::ErrorKind::TimedOut), &url(), "x");
         assert!(is_transient(&t) && t.kind() == crate::ErrorKind::Timeout);
         assert!(!is_transient(&Error::too_large("x", 1)));
+    }
+
+    #[test]
+    fn tls_meeting_plain_http_says_so() {
+        let rustls_error =
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType);
+        for e in [
+            map_io(
+                io::Error::new(io::ErrorKind::InvalidData, rustls_error.clone()),
+                &url(),
+                "response head",
+            ),
+            map_ureq(ureq::Error::Rustls(rustls_error), &url(), "response head"),
+        ] {
+            assert!(is_plain_http_reply(&e), "{e}");
+            assert!(!is_transient(&e), "{e}");
+            let m = e.to_string();
+            assert!(m.contains("plain HTTP, not TLS"), "{m}");
+            assert!(
+                m.contains("plain_http(true)") && m.contains("http://"),
+                "{m}"
+            );
+            assert!(!m.contains("secret"), "{m}");
+        }
+        // Other TLS failures are not taken for it.
+        let other = map_io(
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidCcs),
+            ),
+            &url(),
+            "x",
+        );
+        assert!(!is_plain_http_reply(&other), "{other}");
+        assert!(!is_plain_http_reply(&map_io(
+            io::Error::new(io::ErrorKind::InvalidData, "bad cert"),
+            &url(),
+            "x"
+        )));
     }
 
     #[test]

@@ -1,4 +1,10 @@
-//! Repository names, tags and manifest references.
+//! Names of images: a full [`ImageReference`] (registry, repository, tag
+//! and/or digest, as people type them), and its last part, the
+//! [`Reference`] (a tag or a digest) a manifest is asked for by.
+
+mod image;
+
+pub use image::{ImageReference, DEFAULT_TAG, DOCKER_HUB, DOCKER_HUB_API, DOCKER_HUB_LEGACY};
 
 use std::fmt;
 use std::str::FromStr;
