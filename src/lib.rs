@@ -51,6 +51,7 @@ pub mod digest;
 mod ffi;
 pub(crate) mod header_syntax;
 pub(crate) mod http;
+pub(crate) mod json;
 pub mod manifest;
 pub mod pagination;
 pub mod platform;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::digest::{self, Digest};
+use crate::json::null_default;
 use crate::platform::Platform;
 use crate::text::quote;
 use crate::{Error, Result};
@@ -43,17 +44,6 @@ pub mod media_type {
          application/vnd.docker.distribution.manifest.list.v2+json, \
          application/vnd.oci.image.manifest.v1+json, \
          application/vnd.docker.distribution.manifest.v2+json";
-}
-
-/// Deserializes `null` (or an absent field, with `#[serde(default)]`) as
-/// the type's default: real registries and Docker send `null` for empty
-/// lists and maps in manifests, configs and platforms.
-pub(crate) fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Whether `s` is a media type as the image-spec requires of a

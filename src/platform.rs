@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::null_default;
+use crate::json::null_default;
 use crate::text::quote;
 use crate::{Error, Result};
 
