@@ -51,6 +51,7 @@ pub mod digest;
 mod ffi;
 pub(crate) mod header_syntax;
 pub(crate) mod http;
+pub mod layout;
 pub mod manifest;
 pub mod pagination;
 pub mod platform;
@@ -63,6 +64,9 @@ pub(crate) mod text;
 
 pub use cache::CacheStats;
 pub use client::ClientBuilder;
+pub use client::{
+    BlobRange, PullOptions, PullProgress, PullReport, DEFAULT_PULL_JOBS, MAX_PULL_JOBS,
+};
 pub use client::{
     BlobReader, Client, ImageInfo, LayerInfo, ManifestResponse, Pages, PingInfo, RepositoryInfo,
     ToDigest, ToReference,
