@@ -465,7 +465,7 @@ impl Client {
         tracker: &Tracker<'_>,
     ) -> Result<Outcome> {
         let mut order: Vec<&Descriptor> = blobs.iter().collect();
-        order.sort_by(|a, b| b.size.cmp(&a.size));
+        order.sort_by_key(|d| std::cmp::Reverse(d.size));
         let next = AtomicUsize::new(0);
         let outcome = Mutex::new(Outcome::default());
         let failure: Mutex<Option<Error>> = Mutex::new(None);
