@@ -379,6 +379,7 @@ impl Client {
             Some(url) => t.send(&Request {
                 url,
                 scope: req.scope.clone(),
+                headers: req.headers.clone(),
                 ..*req
             }),
         })
@@ -392,6 +393,7 @@ impl Client {
             Some(url) => t.open(&Request {
                 url,
                 scope: req.scope.clone(),
+                headers: req.headers.clone(),
                 ..*req
             }),
         })
