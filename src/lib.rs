@@ -52,6 +52,7 @@ mod ffi;
 pub(crate) mod header_syntax;
 pub(crate) mod http;
 pub(crate) mod json;
+pub mod layout;
 pub mod manifest;
 pub mod pagination;
 pub mod platform;
@@ -64,6 +65,9 @@ pub(crate) mod text;
 
 pub use cache::CacheStats;
 pub use client::ClientBuilder;
+pub use client::{
+    BlobRange, PullOptions, PullProgress, PullReport, DEFAULT_PULL_JOBS, MAX_PULL_JOBS,
+};
 pub use client::{
     BlobReader, Client, ImageInfo, LayerInfo, ManifestResponse, Pages, PingInfo, RepositoryInfo,
     ToDigest, ToReference,

@@ -39,6 +39,9 @@ pub(crate) struct Request<'a> {
     pub streaming: bool,
     /// What is asked for, for error messages ("manifest oci/app:v1").
     pub what: &'a str,
+    /// More request headers (`Range` for a resumed blob); names are ours,
+    /// values checked by whoever makes them.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 /// A successful (2xx) response with its body read.
@@ -66,6 +69,9 @@ impl Transport {
         let mut lowered = http::Request::new(req.method, req.url.clone());
         if let Some(accept) = req.accept {
             lowered.set_header("Accept", accept.to_string());
+        }
+        for (name, value) in &req.headers {
+            lowered.set_header(name, value.clone());
         }
         lowered.streaming = req.streaming;
         if !req.streaming {

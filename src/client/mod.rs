@@ -21,6 +21,7 @@ mod catalog;
 mod image;
 mod manifests;
 mod ping;
+mod pull;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -37,12 +38,14 @@ use crate::request::{Request, Response, Transport};
 use crate::{Error, Result};
 
 pub use args::{ToDigest, ToReference};
+pub use blobs::BlobRange;
 pub use blobs::BlobReader;
 pub use builder::ClientBuilder;
 pub use catalog::Pages;
 pub use image::{ImageInfo, LayerInfo, RepositoryInfo};
 pub use manifests::ManifestResponse;
 pub use ping::PingInfo;
+pub use pull::{PullOptions, PullProgress, PullReport, DEFAULT_PULL_JOBS, MAX_PULL_JOBS};
 
 use cached::{BlobKey, ManifestKey, PageKey, Shelves};
 use catalog::Listing;
@@ -363,6 +366,7 @@ impl Client {
             streaming: false,
             limit: limits::ERROR_BODY,
             what,
+            headers: Vec::new(),
         }
     }
 
@@ -375,6 +379,7 @@ impl Client {
             Some(url) => t.send(&Request {
                 url,
                 scope: req.scope.clone(),
+                headers: req.headers.clone(),
                 ..*req
             }),
         })
@@ -388,6 +393,7 @@ impl Client {
             Some(url) => t.open(&Request {
                 url,
                 scope: req.scope.clone(),
+                headers: req.headers.clone(),
                 ..*req
             }),
         })
