@@ -437,6 +437,26 @@ fn install_c_then_the_readme_example_builds_against_the_installed_copy() {
         "{dynamic}"
     );
 
+    // The archive lost what a C linker never reads: DWARF and LLVM bitcode.
+    let built = std::fs::metadata(libdir.join("libregistry_client.a"))
+        .unwrap()
+        .len();
+    let installed = std::fs::metadata(lib.join("libregistry_client.a"))
+        .unwrap()
+        .len();
+    let sections = run(
+        Command::new("objdump")
+            .arg("-h")
+            .arg(lib.join("libregistry_client.a")),
+        "objdump -h (installed archive)",
+    );
+    assert!(
+        !sections.contains(".llvmbc") && !sections.contains(".debug_info"),
+        "the installed archive still carries bitcode or DWARF"
+    );
+    assert!(installed < built, "{installed} >= {built}");
+    eprintln!("static archive: {built} bytes built, {installed} installed");
+
     // The README's example, built with the installed .pc only.
     let reg = Registry::basic();
     let src = tmp.path().join("app.c");
