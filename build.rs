@@ -9,6 +9,11 @@
 //!   there, and `scripts/ffi-test` catches a stale one.
 //! * Also writes `registry_client.pc` (pkg-config, for this uninstalled
 //!   build) next to the libraries in the profile directory.
+//! * Gives the shared library its SONAME, `libregistry_client.so.<major>`
+//!   (ELF targets; `@rpath/libregistry_client.<major>.dylib` as the install
+//!   name on Apple ones), so that programs linked against it need the ABI
+//!   they were built for; `scripts/install-c` installs the versioned file
+//!   and its symlinks.
 
 use std::env;
 use std::fs;
@@ -22,6 +27,7 @@ fn main() {
     println!("cargo:rerun-if-changed=include/registry_client.h");
     println!("cargo:rerun-if-changed=registry_client.pc.in");
     println!("cargo:rerun-if-env-changed=DOCS_RS");
+    soname();
     if env::var_os("DOCS_RS").is_some() {
         return;
     }
@@ -31,6 +37,20 @@ fn main() {
     }
     if let Err(e) = pkg_config(&root) {
         println!("cargo:warning=registry_client.pc not written: {e}");
+    }
+}
+
+/// The shared library's SONAME (or install name) with the major version.
+fn soname() {
+    let major = version("MAJOR");
+    let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let family = env::var("CARGO_CFG_TARGET_FAMILY").unwrap_or_default();
+    if matches!(os.as_str(), "macos" | "ios") {
+        println!(
+            "cargo:rustc-cdylib-link-arg=-Wl,-install_name,@rpath/libregistry_client.{major}.dylib"
+        );
+    } else if family == "unix" {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libregistry_client.so.{major}");
     }
 }
 

@@ -26,7 +26,7 @@ pub(crate) struct Config {
     pub retry_delay: Duration,
     pub max_retry_delay: Duration,
     pub verify_tls: bool,
-    /// DER certificates trusted in addition to the bundled Mozilla roots.
+    /// DER certificates trusted in addition to the system's roots.
     pub extra_roots: Vec<Vec<u8>>,
     pub user_agent: String,
     pub cache_capacity: usize,
@@ -43,6 +43,36 @@ pub(crate) struct Config {
     /// handshake answered in plain HTTP switches to `http://` (see
     /// [`registry_base`]).
     pub plain_http_fallback: bool,
+    // Proxies (see `http::proxy`).
+    pub proxy: ProxySetting,
+    /// Tests send loopback through the proxy too.
+    pub proxy_loopback: bool,
+}
+
+/// What the builder says about proxies (`http::proxy` applies it).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) enum ProxySetting {
+    /// `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` (the default).
+    #[default]
+    FromEnv,
+    /// No proxy, whatever the environment says.
+    Off,
+    /// This proxy for every host but loopback.
+    Url(String),
+}
+
+impl std::fmt::Debug for ProxySetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProxySetting::FromEnv => f.write_str("FromEnv"),
+            ProxySetting::Off => f.write_str("Off"),
+            // Never the credentials a proxy URL may carry.
+            ProxySetting::Url(u) => match Url::parse(u) {
+                Ok(url) => write!(f, "Url({})", crate::text::redact_url(&url)),
+                Err(_) => f.write_str("Url(..)"),
+            },
+        }
+    }
 }
 
 /// Default per-request timeout.

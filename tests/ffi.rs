@@ -344,3 +344,211 @@ fn c_last_error_never_shows_secrets() {
         .count();
     assert!(with_basic >= 6, "{with_basic} requests with credentials");
 }
+
+#[test]
+fn python_module_against_every_registry_kind() {
+    build();
+    let regs = Registries::start();
+    // Also with PYTHONOPTIMIZE: the checks are not asserts.
+    for optimize in ["", "1"] {
+        run(
+            regs.command("python3")
+                .arg(root().join("ffi-tests/test_python_module.py"))
+                .env(
+                    "REGISTRY_CLIENT_LIB",
+                    deps_dir().join("libregistry_client.so"),
+                )
+                .env("PYTHONPATH", root().join("python"))
+                .env("PYTHONDONTWRITEBYTECODE", "1")
+                .env("PYTHONOPTIMIZE", optimize),
+            &format!("python3 test_python_module.py (PYTHONOPTIMIZE={optimize:?})"),
+        );
+    }
+}
+
+/// The README's C example, pointed at `url` with `user`/`password` and
+/// the seeded `oci/app` (every literal it replaces must be there).
+fn readme_c_example(url: &str, user: &str, password: &str) -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme
+        .split_once("## Using it from C")
+        .expect("README has a C section")
+        .1;
+    let code = section
+        .split_once("```c\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a C code block in the README's C section")
+        .0;
+    let mut code = code.to_string();
+    for (from, to) in [
+        ("\"http://127.0.0.1:5000\"", format!("\"{url}\"")),
+        (
+            "\"alice\", \"secret\"",
+            format!("\"{user}\", \"{password}\""),
+        ),
+        ("\"team/app\"", "\"oci/app\"".to_string()),
+    ] {
+        assert!(
+            code.contains(from),
+            "the README's C example no longer has {from}"
+        );
+        code = code.replace(from, &to);
+    }
+    code
+}
+
+#[test]
+fn install_c_then_the_readme_example_builds_against_the_installed_copy() {
+    require_tools();
+    let libdir = deps_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let prefix = tmp.path().join("prefix");
+    run(
+        Command::new(root().join("scripts/install-c"))
+            .arg("--prefix")
+            .arg(&prefix)
+            .arg("--from")
+            .arg(&libdir),
+        "scripts/install-c",
+    );
+    let lib = prefix.join("lib");
+    let version = env!("CARGO_PKG_VERSION");
+    let major = env!("CARGO_PKG_VERSION_MAJOR");
+    // The layout: header, versioned library and its symlinks, archive, .pc.
+    assert!(prefix.join("include/registry_client.h").is_file());
+    assert!(lib.join("libregistry_client.a").is_file());
+    let real = lib.join(format!("libregistry_client.so.{version}"));
+    assert!(real.is_file() && !real.is_symlink());
+    let link = |name: String| std::fs::read_link(lib.join(name)).unwrap();
+    assert_eq!(
+        link(format!("libregistry_client.so.{major}")),
+        Path::new(&format!("libregistry_client.so.{version}"))
+    );
+    assert_eq!(
+        link("libregistry_client.so".into()),
+        Path::new(&format!("libregistry_client.so.{major}"))
+    );
+    let dynamic = run(
+        Command::new("readelf").arg("-d").arg(&real),
+        "readelf -d (installed library)",
+    );
+    assert!(
+        dynamic.contains(&format!("Library soname: [libregistry_client.so.{major}]")),
+        "{dynamic}"
+    );
+
+    // The archive lost what a C linker never reads: DWARF and LLVM bitcode.
+    let built = std::fs::metadata(libdir.join("libregistry_client.a"))
+        .unwrap()
+        .len();
+    let installed = std::fs::metadata(lib.join("libregistry_client.a"))
+        .unwrap()
+        .len();
+    let sections = run(
+        Command::new("objdump")
+            .arg("-h")
+            .arg(lib.join("libregistry_client.a")),
+        "objdump -h (installed archive)",
+    );
+    assert!(
+        !sections.contains(".llvmbc") && !sections.contains(".debug_info"),
+        "the installed archive still carries bitcode or DWARF"
+    );
+    assert!(installed < built, "{installed} >= {built}");
+    eprintln!("static archive: {built} bytes built, {installed} installed");
+
+    // The README's example, built with the installed .pc only.
+    let reg = Registry::basic();
+    let src = tmp.path().join("app.c");
+    std::fs::write(
+        &src,
+        readme_c_example(&reg.url(), ALICE.name, ALICE.password),
+    )
+    .unwrap();
+    let pkg_config = |args: &[&str]| {
+        let out = run(
+            Command::new("pkg-config")
+                .args(args)
+                .arg("registry_client")
+                .env("PKG_CONFIG_PATH", lib.join("pkgconfig")),
+            &format!("pkg-config {args:?}"),
+        );
+        out.split_whitespace().map(String::from).collect::<Vec<_>>()
+    };
+    let cflags = pkg_config(&["--cflags"]);
+    assert!(
+        cflags.contains(&format!("-I{}", prefix.join("include").display())),
+        "{cflags:?}"
+    );
+    let shared_app = tmp.path().join("app_shared");
+    run(
+        Command::new("cc")
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+            .args(&cflags)
+            .arg(&src)
+            .args(pkg_config(&["--libs"]))
+            .arg("-o")
+            .arg(&shared_app),
+        "cc README example (installed shared library)",
+    );
+    let needed = run(
+        Command::new("readelf").arg("-d").arg(&shared_app),
+        "readelf -d app_shared",
+    );
+    assert!(
+        needed.contains(&format!("Shared library: [libregistry_client.so.{major}]")),
+        "{needed}"
+    );
+    // Static: the archive and the system libraries of Libs.private.
+    let static_app = tmp.path().join("app_static");
+    let syslibs: Vec<String> = pkg_config(&["--static", "--libs-only-l"])
+        .into_iter()
+        .filter(|l| l != "-lregistry_client")
+        .collect();
+    run(
+        Command::new("cc")
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+            .args(&cflags)
+            .arg(&src)
+            .arg(lib.join("libregistry_client.a"))
+            .args(&syslibs)
+            .arg("-o")
+            .arg(&static_app),
+        "cc README example (installed static library)",
+    );
+    let raw = support::skopeo_raw_manifest(&reg, "oci/app", "v1");
+    let digest = format!("sha256:{}", support::sha256_hex(&raw));
+    for (app, what) in [(&shared_app, "shared"), (&static_app, "static")] {
+        // The shared one finds the library the way an installed program
+        // whose prefix is not a system directory does.
+        let out = run(
+            Command::new(app).env("LD_LIBRARY_PATH", &lib),
+            &format!("README example ({what})"),
+        );
+        assert_eq!(
+            out.trim(),
+            format!("{digest} application/vnd.oci.image.manifest.v1+json"),
+            "{what}"
+        );
+    }
+    // Without the library where the loader looks, the shared program cannot
+    // start: it really uses the installed copy.
+    let out = Command::new(&shared_app)
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    // Python finds the installed library by its SONAME name.
+    run(
+        Command::new("python3")
+            .arg("-c")
+            .arg("import registry_client as rc; rc.load(); print(rc.version())")
+            .env(
+                "REGISTRY_CLIENT_LIB",
+                lib.join(format!("libregistry_client.so.{major}")),
+            )
+            .env("PYTHONPATH", root().join("python"))
+            .env("PYTHONDONTWRITEBYTECODE", "1"),
+        "python3 (installed library)",
+    );
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
+use crate::config::ProxySetting;
 use crate::config::{
     pem_certificates, registry_base, Config, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_MAX_BYTES,
     DEFAULT_CACHE_TTL, DEFAULT_COOLDOWN, DEFAULT_FAILURE_THRESHOLD, DEFAULT_MAX_LIST_BYTES,
@@ -70,6 +71,9 @@ pub struct ClientBuilder {
     max_list_items: usize,
     max_list_bytes: usize,
     plain_http: bool,
+    // Proxies.
+    proxy: ProxySetting,
+    proxy_loopback: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -131,6 +135,8 @@ impl ClientBuilder {
             max_list_items: DEFAULT_MAX_LIST_ITEMS,
             plain_http: false,
             max_list_bytes: DEFAULT_MAX_LIST_BYTES,
+            proxy: ProxySetting::FromEnv,
+            proxy_loopback: false,
         }
     }
 
@@ -273,8 +279,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Trusts the CA certificates in this PEM data, besides the bundled
-    /// Mozilla roots.
+    /// Trusts the CA certificates in this PEM data, besides the system's
+    /// roots (see [`ca_certificate_file`](Self::ca_certificate_file)).
     ///
     /// ```
     /// let err = registry_client::Client::builder("localhost:5000")
@@ -289,7 +295,11 @@ impl ClientBuilder {
     }
 
     /// Trusts the CA certificates in this PEM file, read when the client is
-    /// built.
+    /// built, besides the system's roots: those of the platform's store
+    /// (`/etc/ssl/certs` on Linux, the keychain on macOS, the Windows
+    /// store), or of the files `SSL_CERT_FILE` and `SSL_CERT_DIR` name when
+    /// they are set, as OpenSSL-based tools read them. When the system has
+    /// no roots at all, the bundled Mozilla roots are used instead.
     ///
     /// ```
     /// let err = registry_client::Client::builder("localhost:5000")
@@ -469,6 +479,46 @@ impl ClientBuilder {
         matches!(&self.credentials, Credentials::Static(Static(Some(_))))
     }
 
+    // Proxies.
+
+    /// The proxy for every registry, token and redirect host but loopback
+    /// (`http://host:port`, or `https://…` for TLS to the proxy, with
+    /// optional `user:password@`), or `None` for no proxy at all. Without
+    /// this call the environment decides, as curl and Go do:
+    /// `HTTPS_PROXY` for https URLs, `HTTP_PROXY` for plain http (both also
+    /// in lower case; `ALL_PROXY` as the fallback), `NO_PROXY` for the
+    /// hosts reached directly; loopback is always reached directly. Errors
+    /// a proxy causes name it and where it was set.
+    ///
+    /// ```
+    /// use registry_client::{Client, ErrorKind};
+    /// let c = Client::builder("registry.example.com")
+    ///     .proxy(Some("http://proxy.corp.example:3128"))
+    ///     .build()?;
+    /// let direct = Client::builder("registry.example.com").proxy(None).build()?;
+    /// let err = Client::builder("registry.example.com")
+    ///     .proxy(Some("socks5://proxy:1080"))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    /// # Ok::<(), registry_client::Error>(())
+    /// ```
+    pub fn proxy(mut self, proxy: Option<&str>) -> Self {
+        self.proxy = match proxy {
+            Some(url) => ProxySetting::Url(url.to_string()),
+            None => ProxySetting::Off,
+        };
+        self
+    }
+
+    /// Sends loopback hosts through the proxy too, so that tests can show
+    /// a proxy at work with the registries they start on 127.0.0.1.
+    #[doc(hidden)]
+    pub fn proxy_loopback(mut self, through_proxy: bool) -> Self {
+        self.proxy_loopback = through_proxy;
+        self
+    }
+
     pub(crate) fn into_config(self) -> Result<Config> {
         let (base, plain_http_fallback) = registry_base(&self.registry, self.plain_http)?;
         if self.timeout.is_zero() {
@@ -485,6 +535,11 @@ impl ClientBuilder {
         }
         if self.max_list_items == 0 || self.max_list_bytes == 0 {
             return Err(Error::invalid("listing bounds must be at least 1"));
+        }
+        // A proxy given here must be usable (one from the environment is
+        // judged when a request would use it).
+        if let ProxySetting::Url(_) = &self.proxy {
+            crate::http::proxy::Proxies::new(&self.proxy, false, &|_| None)?;
         }
         let mut extra_roots = Vec::new();
         for source in &self.ca {
@@ -539,6 +594,8 @@ impl ClientBuilder {
             max_list_items: self.max_list_items,
             max_list_bytes: self.max_list_bytes,
             plain_http_fallback,
+            proxy: self.proxy,
+            proxy_loopback: self.proxy_loopback,
         })
     }
 }

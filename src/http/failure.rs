@@ -11,6 +11,7 @@ use url::Url;
 use crate::text::redact_url;
 use crate::Error;
 
+use super::proxy::ProxyTarget;
 use super::resolve::AddressRefused;
 
 /// Marks a failure that sending again cannot fix (a certificate, a refused
@@ -124,16 +125,20 @@ pub(crate) fn is_refused_address(e: &Error) -> bool {
 /// Maps one of ureq's errors; `phase` tells whether the head or the body
 /// was being read.
 pub(crate) fn map_ureq(err: ureq::Error, url: &Url, phase: &str) -> Error {
-    let at = redact_url(url);
+    map_ureq_at(err, &redact_url(url), phase)
+}
+
+/// [`map_ureq`] with the target as messages show it (`at`).
+fn map_ureq_at(err: ureq::Error, at: &str, phase: &str) -> Error {
     match err {
         ureq::Error::Timeout(t) => Error::timeout(format!("{phase} to {at} ({t})")),
-        ureq::Error::Io(e) => map_io(e, url, phase),
+        ureq::Error::Io(e) => map_io_at(e, at, phase),
         ureq::Error::HostNotFound => Error::connection(format!("host not found: {at}")),
         ureq::Error::ConnectionFailed => Error::connection(format!("connection to {at} failed")),
         ureq::Error::BodyExceedsLimit(limit) => {
             Error::too_large(format!("{phase} from {at}"), limit)
         }
-        ureq::Error::Rustls(e) if is_plain_http_tls_error(&e) => plain_http_reply(&at, e),
+        ureq::Error::Rustls(e) if is_plain_http_tls_error(&e) => plain_http_reply(at, e),
         e @ (ureq::Error::Tls(_) | ureq::Error::Rustls(_)) => {
             permanent(format!("TLS error with {at}: {e}"), e)
         }
@@ -150,13 +155,71 @@ pub(crate) fn map_ureq(err: ureq::Error, url: &Url, phase: &str) -> Error {
     }
 }
 
+/// Maps the failure of an exchange with `url` that went through `proxy`.
+/// What is the proxy's doing names it and where it was set: it cannot be
+/// found or reached (the only connection made is to the proxy, the target
+/// is resolved by the proxy), or it would not open the tunnel (`407`
+/// wants credentials, `403` forbids the target: not worth retrying; a
+/// `502`/`503` may pass). Any other failure says the request went through
+/// the proxy.
+pub(crate) fn map_proxied(err: ureq::Error, url: &Url, phase: &str, proxy: &ProxyTarget) -> Error {
+    let at = redact_url(url);
+    let target = format!(
+        "{}:{}",
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    );
+    match err {
+        ureq::Error::Io(e) if e.get_ref().is_some_and(|i| i.is::<ureq::Error>()) => {
+            match e.into_inner().map(|b| b.downcast::<ureq::Error>()) {
+                Some(Ok(inner)) => map_proxied(*inner, url, phase, proxy),
+                _ => Error::connection(format!("{phase} to {at} through {proxy} failed")),
+            }
+        }
+        ureq::Error::ConnectProxyFailed(reason) => {
+            let status = reason
+                .strip_prefix("proxy server responded ")
+                .and_then(|r| r.get(..3))
+                .and_then(|code| code.parse::<u16>().ok());
+            let message = format!("{proxy} did not open a tunnel to {target}: {reason}");
+            match status {
+                Some(407) => permanent(
+                    format!("{message} (it wants credentials: give them in the proxy URL, http://user:password@host:port)"),
+                    ureq::Error::ConnectProxyFailed(reason),
+                ),
+                Some(403) => permanent(message, ureq::Error::ConnectProxyFailed(reason)),
+                _ => Error::connection_caused(message, ureq::Error::ConnectProxyFailed(reason)),
+            }
+        }
+        ureq::Error::HostNotFound => Error::connection(format!(
+            "{proxy}: host not found (while sending {phase} to {at})"
+        )),
+        ureq::Error::ConnectionFailed => Error::connection(format!(
+            "connection to {proxy} failed (while sending {phase} to {at})"
+        )),
+        ureq::Error::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            let message = format!("connection refused by {proxy} (while sending {phase} to {at})");
+            Error::connection_caused(message, e)
+        }
+        ureq::Error::Timeout(t @ ureq::Timeout::Connect) => {
+            Error::timeout(format!("connecting to {target} through {proxy} ({t})"))
+        }
+        other => map_ureq_at(other, &format!("{at} (through {proxy})"), phase),
+    }
+}
+
 /// Maps an I/O error met while talking to `url`.
 pub(crate) fn map_io(e: io::Error, url: &Url, phase: &str) -> Error {
+    map_io_at(e, &redact_url(url), phase)
+}
+
+/// [`map_io`] with the target as messages show it (`at`).
+fn map_io_at(e: io::Error, at: &str, phase: &str) -> Error {
     use io::ErrorKind as K;
     // ureq wraps its own errors in io::Error when they surface through a reader.
     if e.get_ref().is_some_and(|inner| inner.is::<ureq::Error>()) {
         return match e.into_inner().map(|b| b.downcast::<ureq::Error>()) {
-            Some(Ok(inner)) => map_ureq(*inner, url, phase),
+            Some(Ok(inner)) => map_ureq_at(*inner, at, phase),
             _ => Error::connection(format!("{phase} failed")),
         };
     }
@@ -169,14 +232,13 @@ pub(crate) fn map_io(e: io::Error, url: &Url, phase: &str) -> Error {
         };
         return permanent(message, e);
     }
-    let at = redact_url(url);
     // ureq reports TLS failures (a certificate it cannot verify, a failed
     // handshake) as InvalidData: retrying cannot fix them.
     if e.kind() == K::InvalidData {
         if e.get_ref()
             .is_some_and(|inner| is_plain_http_tls_error(inner))
         {
-            return plain_http_reply(&at, e);
+            return plain_http_reply(at, e);
         }
         return permanent(format!("TLS error with {at}: {e}"), e);
     }
@@ -260,6 +322,67 @@ mod tests {
             &url(),
             "x"
         )));
+    }
+
+    #[test]
+    fn proxy_failures_name_the_proxy() {
+        use crate::config::ProxySetting;
+        let proxies = super::super::proxy::Proxies::new(
+            &ProxySetting::Url("http://u:pw@proxy.corp:3128".into()),
+            false,
+            &|_| None,
+        )
+        .unwrap();
+        let target = Url::parse("https://r.example/v2/").unwrap();
+        let proxy = proxies.for_url(&target).unwrap().unwrap();
+        let refused = map_proxied(
+            ureq::Error::Io(io::Error::from(io::ErrorKind::ConnectionRefused)),
+            &target,
+            "request",
+            proxy,
+        );
+        let s = refused.to_string();
+        assert!(
+            s.contains(
+                "refused by proxy http://proxy.corp:3128 (from the builder's proxy setting)"
+            ),
+            "{s}"
+        );
+        assert!(is_transient(&refused));
+        let auth = map_proxied(
+            ureq::Error::ConnectProxyFailed(
+                "proxy server responded 407/Proxy Authentication Required".into(),
+            ),
+            &target,
+            "request",
+            proxy,
+        );
+        let s = auth.to_string();
+        assert!(
+            s.contains("r.example:443") && s.contains("wants credentials"),
+            "{s}"
+        );
+        assert!(!is_transient(&auth), "{s}");
+        let bad_gateway = map_proxied(
+            ureq::Error::ConnectProxyFailed("proxy server responded 502/Bad Gateway".into()),
+            &target,
+            "request",
+            proxy,
+        );
+        assert!(is_transient(&bad_gateway));
+        let tls = map_proxied(
+            ureq::Error::Io(io::Error::new(io::ErrorKind::InvalidData, "UnknownIssuer")),
+            &target,
+            "request",
+            proxy,
+        );
+        let s = tls.to_string();
+        assert!(
+            s.contains("TLS error") && s.contains("through proxy"),
+            "{s}"
+        );
+        assert!(!is_transient(&tls));
+        assert!(!format!("{refused:?}{auth:?}{tls:?}").contains("pw"));
     }
 
     #[test]

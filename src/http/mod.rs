@@ -11,6 +11,7 @@
 
 pub(crate) mod address;
 pub(crate) mod failure;
+pub(crate) mod proxy;
 mod redirect;
 pub(crate) mod resolve;
 
@@ -26,8 +27,9 @@ use url::Url;
 use crate::config::Config;
 use crate::{Error, Result};
 
-use self::failure::{map_io, map_ureq};
-use self::resolve::PolicyResolver;
+use self::failure::{map_io, map_proxied, map_ureq};
+use self::proxy::Proxies;
+use self::resolve::{PolicyResolver, SharedResolver};
 
 /// Size caps on bodies read from the network.
 pub(crate) mod limits {
@@ -281,25 +283,43 @@ pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
 pub(crate) struct Http {
     agent: ureq::Agent,
     timeout: Duration,
+    /// Which proxy carries which URL (`proxy.rs`).
+    proxies: Proxies,
+    /// The agent's resolver, also asked about proxied requests.
+    resolver: Arc<PolicyResolver>,
+}
+
+/// The roots a client trusts: the system's (the platform store, or the
+/// files `SSL_CERT_FILE`/`SSL_CERT_DIR` name), else the bundled Mozilla
+/// roots when the system has none (a minimal container), plus the
+/// caller's own.
+fn trusted_roots(extra: &[Vec<u8>]) -> RootCerts {
+    let system = rustls_native_certs::load_native_certs().certs;
+    let mut certs: Vec<Certificate<'static>> = if system.is_empty() {
+        webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+            .collect()
+    } else {
+        system
+            .iter()
+            .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+            .collect()
+    };
+    certs.extend(
+        extra
+            .iter()
+            .map(|der| Certificate::from_der(der).to_owned()),
+    );
+    RootCerts::new_with_certs(&certs)
 }
 
 impl Http {
     pub(crate) fn new(config: &Config) -> Http {
-        let roots = if config.extra_roots.is_empty() {
-            RootCerts::WebPki
+        let roots = if config.verify_tls {
+            trusted_roots(&config.extra_roots)
         } else {
-            // "Extra" means in addition to the usual public roots.
-            let mut certs: Vec<Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-                .iter()
-                .map(|c| Certificate::from_der(c.as_ref()).to_owned())
-                .collect();
-            certs.extend(
-                config
-                    .extra_roots
-                    .iter()
-                    .map(|der| Certificate::from_der(der).to_owned()),
-            );
-            RootCerts::new_with_certs(&certs)
+            RootCerts::WebPki
         };
         let tls = TlsConfig::builder()
             .root_certs(roots)
@@ -314,20 +334,33 @@ impl Http {
             .max_idle_connections_per_host(32)
             .max_response_header_size(256 << 10)
             .tls_config(tls)
+            // Chosen per request (`proxy.rs`), never ureq's own reading of
+            // the environment.
+            .proxy(None)
             .build();
-        let resolver = PolicyResolver::new(
+        let proxies = Proxies::new(&config.proxy, config.proxy_loopback, &|name| {
+            std::env::var(name).ok()
+        })
+        // The builder checked its own proxy URL; anything else is told to
+        // each request that would use the proxy, never a silent direct
+        // connection.
+        .unwrap_or_else(|e| Proxies::broken(e.to_string()));
+        let resolver = Arc::new(PolicyResolver::new(
             &config.base,
             config.registry_is_public,
             config.resolve.clone(),
-        );
+            proxies.targets(),
+        ));
         let agent = ureq::Agent::with_parts(
             agent_config,
             ureq::unversioned::transport::DefaultConnector::new(),
-            resolver,
+            SharedResolver(resolver.clone()),
         );
         Http {
             agent,
             timeout: config.timeout,
+            proxies,
+            resolver,
         }
     }
 
@@ -380,21 +413,30 @@ impl Http {
         let request = builder
             .body(send_body)
             .map_err(|e| Error::invalid(format!("cannot build request: {e}")))?;
-        let result = if req.streaming {
+        let proxy = self.proxies.for_url(url)?;
+        if proxy.is_some() {
+            // The proxy resolves the target: judge what can be judged here.
+            self.resolver
+                .check_proxied(url, self.timeout)
+                .map_err(|e| map_io(e, url, "request"))?;
+        }
+        let mut configured = self
+            .agent
+            .configure_request(request)
+            .proxy(proxy.map(|p| p.proxy.clone()));
+        if req.streaming {
             let t = self.timeout;
-            let request = self
-                .agent
-                .configure_request(request)
+            configured = configured
                 .timeout_global(None)
                 .timeout_connect(Some(t))
                 .timeout_recv_response(Some(t))
-                .timeout_per_read(Some(t))
-                .build();
-            self.agent.run(request)
-        } else {
-            self.agent.run(request)
-        };
-        let resp = result.map_err(|e| map_ureq(e, url, "request"))?;
+                .timeout_per_read(Some(t));
+        }
+        let result = self.agent.run(configured.build());
+        let resp = result.map_err(|e| match proxy {
+            Some(p) => map_proxied(e, url, "request", p),
+            None => map_ureq(e, url, "request"),
+        })?;
         let (parts, body) = resp.into_parts();
         let mut response = Response {
             status: parts.status.as_u16(),

@@ -10,6 +10,12 @@
 //! ureq connects with, so there is no second lookup that could answer
 //! differently (DNS rebinding).
 //!
+//! The proxies the client was configured with are exempt: a corporate
+//! proxy on 10.x is normal, and the user, not a registry, named it. A
+//! request that goes through a proxy is not resolved here (the proxy
+//! resolves its target), so for it the rule is applied to what can be
+//! judged without DNS: an IP literal ([`PolicyResolver::check_proxied`]).
+//!
 //! IP literals are never looked up, and answers are kept for a short while
 //! so that a request on a pooled connection costs no lookup.
 
@@ -17,7 +23,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -74,6 +80,8 @@ pub(crate) struct PolicyResolver {
     cache: Mutex<HashMap<(String, u16), Looked>>,
     /// Names answered without DNS.
     overrides: Vec<(String, IpAddr)>,
+    /// The configured proxies (host, port): allowed wherever they are.
+    proxies: Vec<(String, u16)>,
 }
 
 impl fmt::Debug for PolicyResolver {
@@ -95,6 +103,7 @@ impl PolicyResolver {
         registry: &Url,
         forced_public: bool,
         overrides: Vec<(String, IpAddr)>,
+        proxies: Vec<(String, u16)>,
     ) -> PolicyResolver {
         PolicyResolver {
             registry_host: bare_host(registry.host_str().unwrap_or("")),
@@ -103,7 +112,31 @@ impl PolicyResolver {
             registry_forced_public: forced_public,
             cache: Mutex::new(HashMap::new()),
             overrides,
+            proxies: proxies
+                .into_iter()
+                .map(|(h, p)| (bare_host(&h), p))
+                .collect(),
         }
+    }
+
+    /// The address rule for a request that a proxy carries: its target is
+    /// not resolved here, so only an IP literal can be judged.
+    pub(crate) fn check_proxied(&self, url: &Url, timeout: Duration) -> std::io::Result<()> {
+        let host = bare_host(url.host_str().unwrap_or(""));
+        let port = url.port_or_known_default().unwrap_or(443);
+        if host == self.registry_host && port == self.registry_port {
+            return Ok(());
+        }
+        let Ok(ip) = host.parse::<IpAddr>() else {
+            return Ok(());
+        };
+        if is_internal_ip(ip) && !self.registry_is_internal(timeout) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                AddressRefused { host, addr: ip },
+            ));
+        }
+        Ok(())
     }
 
     /// The addresses of `host:port`: a literal as it is, a name from the
@@ -183,7 +216,9 @@ impl Resolver for PolicyResolver {
         let host = bare_host(authority.host());
         let limit: Duration = *timeout.after;
         let addrs = self.lookup(&host, port, limit)?;
-        if host == self.registry_host && port == self.registry_port {
+        if self.proxies.iter().any(|(h, p)| *h == host && *p == port) {
+            // A proxy the user configured: allowed wherever it is.
+        } else if host == self.registry_host && port == self.registry_port {
             if !self.registry_forced_public && self.registry.load(Ordering::Relaxed) == UNKNOWN {
                 self.learn(is_internal_name(&host) || addrs.iter().any(|a| is_internal_ip(a.ip())));
             }
@@ -218,6 +253,22 @@ impl Resolver for PolicyResolver {
             return Err(ureq::Error::HostNotFound);
         }
         Ok(out)
+    }
+}
+
+/// The resolver shared between the agent and [`super::Http`] (which asks
+/// it about requests a proxy carries).
+#[derive(Debug, Clone)]
+pub(crate) struct SharedResolver(pub(crate) Arc<PolicyResolver>);
+
+impl Resolver for SharedResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        self.0.resolve(uri, config, timeout)
     }
 }
 
@@ -269,6 +320,7 @@ mod tests {
             &Url::parse("http://127.0.0.1:5000/").unwrap(),
             false,
             vec![],
+            vec![],
         );
         let a = resolve(&r, "http://127.0.0.1:5000/v2/").unwrap();
         assert_eq!(a, vec!["127.0.0.1:5000".parse().unwrap()]);
@@ -288,6 +340,7 @@ mod tests {
                 "metadata.example.test".into(),
                 "169.254.169.254".parse().unwrap(),
             )],
+            vec![],
         );
         resolve(&r, "http://127.0.0.1:5000/v2/").unwrap();
         for inside in [
@@ -310,10 +363,47 @@ mod tests {
     }
 
     #[test]
+    fn a_configured_proxy_may_be_internal_and_proxied_literals_are_judged() {
+        // A public registry (as a test makes a loopback one count), with a
+        // corporate proxy on 10.x.
+        let r = PolicyResolver::new(
+            &Url::parse("https://127.0.0.1:5000/").unwrap(),
+            true,
+            vec![],
+            vec![("10.20.30.40".into(), 3128), ("Proxy.Corp".into(), 8080)],
+        );
+        resolve(&r, "http://10.20.30.40:3128/").unwrap();
+        // Another port of the same host is not the proxy.
+        assert!(resolve(&r, "http://10.20.30.40:3129/").is_err());
+        let t = Duration::from_secs(5);
+        let refused = r
+            .check_proxied(&Url::parse("http://169.254.169.254/x").unwrap(), t)
+            .unwrap_err();
+        assert!(refused.get_ref().unwrap().is::<AddressRefused>());
+        r.check_proxied(&Url::parse("https://127.0.0.1:5000/v2/").unwrap(), t)
+            .unwrap();
+        r.check_proxied(&Url::parse("https://auth.example.com/token").unwrap(), t)
+            .unwrap();
+        r.check_proxied(&Url::parse("https://8.8.8.8/").unwrap(), t)
+            .unwrap();
+        // An internal registry may send us anywhere.
+        let inside = PolicyResolver::new(
+            &Url::parse("https://127.0.0.1:5000/").unwrap(),
+            false,
+            vec![],
+            vec![],
+        );
+        inside
+            .check_proxied(&Url::parse("http://10.1.1.1/").unwrap(), t)
+            .unwrap();
+    }
+
+    #[test]
     fn answers_are_cached_and_bounded() {
         let r = PolicyResolver::new(
             &Url::parse("http://127.0.0.1:5000/").unwrap(),
             false,
+            vec![],
             vec![],
         );
         for port in 0..(MAX_NAMES as u16 * 2) {
