@@ -402,11 +402,26 @@ fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     }
     let offset = match rest {
         "Z" | "z" => 0,
-        _ if rest.len() == 6 && matches!(&rest[..1], "+" | "-") && &rest[3..4] == ":" => {
-            let h: i64 = rest[1..3].parse().ok()?;
-            let m: i64 = rest[4..6].parse().ok()?;
+        // `±HH:MM`, checked as bytes: a server's text may hold multi-byte
+        // characters, where slicing by position would panic.
+        _ if rest.len() == 6
+            && matches!(rest.as_bytes()[0], b'+' | b'-')
+            && rest.as_bytes()[3] == b':'
+            && rest.is_ascii() =>
+        {
+            let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+                let t = &rest[r];
+                t.bytes()
+                    .all(|c| c.is_ascii_digit())
+                    .then(|| t.parse().ok())
+                    .flatten()
+            };
+            let (h, m) = (digits(1..3)?, digits(4..6)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
             let o = h * 3600 + m * 60;
-            if &rest[..1] == "-" {
+            if rest.as_bytes()[0] == b'-' {
                 -o
             } else {
                 o
@@ -459,6 +474,12 @@ mod tests {
             "2009-11-10T23:00:00+0100",
             "2009-11-10T23:00:00.Z",
             "２００９-11-10T23:00:00Z",
+            // Found by fuzzing: multi-byte characters where the offset is.
+            "2009-11-10T23:00:00é:00",
+            "2009-11-10T23:00:00+é:0",
+            "2009-11-10T23:00:00+0é00",
+            "2009-11-10T23:00:00+-1:00",
+            "2009-11-10T23:00:00+99:99",
         ] {
             assert!(parse_rfc3339(bad).is_none(), "{bad}");
         }
