@@ -41,7 +41,7 @@ mod config;
 mod credentials;
 mod error;
 
-pub mod auth;
+pub(crate) mod auth;
 pub mod clock;
 pub mod digest;
 // Private: the C API is the header's, not part of the Rust docs; its

@@ -7,7 +7,7 @@ use crate::{Error, Result};
 
 /// One authentication challenge.
 ///
-/// ```
+/// ```text
 /// use registry_client::auth::challenge;
 /// let c = &challenge::parse(
 ///     r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:samalba/my-app:pull,push""#,
@@ -33,7 +33,7 @@ impl Challenge {
     /// The value of parameter `name` (case-insensitive); the first one if
     /// the server repeated it.
     ///
-    /// ```
+    /// ```text
     /// use registry_client::auth::challenge::parse;
     /// let c = &parse(r#"Basic realm="Registry Realm""#).unwrap()[0];
     /// assert_eq!(c.param("Realm"), Some("Registry Realm"));
@@ -70,7 +70,7 @@ impl Challenge {
     /// The `scope` parameter parsed with [`scope::parse_list`]; empty when
     /// absent.
     ///
-    /// ```
+    /// ```text
     /// use registry_client::auth::{challenge::parse, scope::Scope};
     /// let c = &parse(r#"Bearer realm="r",scope="repository:a:pull registry:catalog:*""#).unwrap()[0];
     /// assert_eq!(c.scopes().unwrap(), [Scope::pull("a"), Scope::catalog()]);
@@ -297,7 +297,7 @@ impl<'a> Parser<'a> {
 /// message starting `malformed WWW-Authenticate header:` (quoting at most
 /// a short excerpt of a long header).
 ///
-/// ```
+/// ```text
 /// use registry_client::{auth::challenge::parse, ErrorKind};
 /// let cs = parse(r#"Bearer realm="https://a/token",service="reg",scope="repository:x:pull", Basic realm="r""#).unwrap();
 /// assert_eq!(cs.len(), 2);
@@ -316,7 +316,7 @@ pub fn parse(header_value: &str) -> Result<Vec<Challenge>> {
 /// Parses several `WWW-Authenticate` header lines; the challenges of all of
 /// them, in order. Any malformed line fails the whole parse.
 ///
-/// ```
+/// ```text
 /// use registry_client::auth::challenge::parse_all;
 /// let cs = parse_all([r#"Basic realm="r""#, r#"Bearer realm="https://a/token""#]).unwrap();
 /// assert_eq!(cs.len(), 2);
@@ -603,5 +603,59 @@ mod tests {
         assert!(c.scopes().unwrap().is_empty());
         let c = &parse(r#"Bearer realm="r",scope="repository:a:pull bad""#).unwrap()[0];
         assert_eq!(c.scopes().unwrap_err().kind(), ErrorKind::InvalidInput);
+    }
+}
+
+/// The examples in this module's docs, run as tests (the module is
+/// private, so rustdoc does not run them).
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn doc_example_1() {
+        use crate::auth::challenge;
+        let c = &challenge::parse(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:samalba/my-app:pull,push""#,
+        ).unwrap()[0];
+        assert_eq!(c.scheme, "bearer");
+        assert_eq!(c.realm(), Some("https://auth.docker.io/token"));
+        assert_eq!(c.service(), Some("registry.docker.io"));
+        assert_eq!(c.scope(), Some("repository:samalba/my-app:pull,push"));
+        assert_eq!(c.param("SERVICE"), c.service());
+    }
+
+    #[test]
+    fn doc_example_2() {
+        use crate::auth::challenge::parse;
+        let c = &parse(r#"Basic realm="Registry Realm""#).unwrap()[0];
+        assert_eq!(c.param("Realm"), Some("Registry Realm"));
+        assert_eq!(c.param("service"), None);
+    }
+
+    #[test]
+    fn doc_example_3() {
+        use crate::auth::{challenge::parse, scope::Scope};
+        let c =
+            &parse(r#"Bearer realm="r",scope="repository:a:pull registry:catalog:*""#).unwrap()[0];
+        assert_eq!(c.scopes().unwrap(), [Scope::pull("a"), Scope::catalog()]);
+    }
+
+    #[test]
+    fn doc_example_4() {
+        use crate::{auth::challenge::parse, ErrorKind};
+        let cs = parse(r#"Bearer realm="https://a/token",service="reg",scope="repository:x:pull", Basic realm="r""#).unwrap();
+        assert_eq!(cs.len(), 2);
+        assert_eq!(cs[1].scheme, "basic");
+        assert_eq!(
+            parse(r#"Bearer realm="x"#).unwrap_err().kind(),
+            ErrorKind::Auth
+        );
+    }
+
+    #[test]
+    fn doc_example_5() {
+        use crate::auth::challenge::parse_all;
+        let cs = parse_all([r#"Basic realm="r""#, r#"Bearer realm="https://a/token""#]).unwrap();
+        assert_eq!(cs.len(), 2);
+        assert!(cs[1].is_bearer());
     }
 }

@@ -15,9 +15,9 @@
 //! refresh token) is exchanged at the token realm for access tokens.
 
 pub(crate) mod basic;
-pub mod challenge;
+pub(crate) mod challenge;
 pub(crate) mod realm;
-pub mod scope;
+pub(crate) mod scope;
 pub(crate) mod secrets;
 pub(crate) mod token;
 
@@ -232,8 +232,8 @@ impl Authorizer {
         }
         let challenges = challenge::parse_all(www_authenticate.iter().map(String::as_str))
             .map_err(|e| with_status(e, 401))?;
-        let bearer = challenges.iter().find(|c| c.scheme == "bearer");
-        let basic = challenges.iter().find(|c| c.scheme == "basic");
+        let bearer = challenges.iter().find(|c| c.is_bearer());
+        let basic = challenges.iter().find(|c| c.is_basic());
         if let Some(ch) = bearer {
             return self.answer_bearer(ch, scope, repository, sent).map(Some);
         }
@@ -270,9 +270,13 @@ impl Authorizer {
         let ours = scope.to_string();
         // A token that was refused for too little access: ask for what the
         // challenge names, together with what we need.
-        let wanted = match (ch.error(), ch.scope()) {
-            (Some("insufficient_scope"), Some(theirs)) => merge_scopes(&ours, theirs),
-            (_, Some(theirs)) if ours.is_empty() => theirs.to_string(),
+        // The challenge's scopes are checked against the scope grammar
+        // before a token server is asked for them: a registry cannot make
+        // the client send it text of its choosing.
+        let theirs = scope_string(&ch.scopes().map_err(|e| with_status(e, 401))?);
+        let wanted = match ch.error() {
+            Some("insufficient_scope") if !theirs.is_empty() => merge_scopes(&ours, &theirs),
+            _ if ours.is_empty() => theirs,
             _ => ours.clone(),
         };
         let key = TokenKey {

@@ -10,7 +10,7 @@ use crate::{Error, Result};
 
 /// One resource scope: a resource type, a resource name and actions.
 ///
-/// ```
+/// ```text
 /// use registry_client::auth::scope::Scope;
 /// let s = Scope::parse("repository:localhost:5000/team/app:pull,push").unwrap();
 /// assert_eq!(s.resource_type, "repository");
@@ -32,7 +32,7 @@ pub struct Scope {
 impl Scope {
     /// A scope from its parts, unchecked.
     ///
-    /// ```
+    /// ```text
     /// use registry_client::auth::scope::Scope;
     /// let s = Scope::new("repository", "x/y", ["pull", "push"]);
     /// assert_eq!(s.to_string(), "repository:x/y:pull,push");
@@ -51,7 +51,7 @@ impl Scope {
 
     /// `repository:<repo>:pull`.
     ///
-    /// ```
+    /// ```text
     /// use registry_client::auth::scope::Scope;
     /// assert_eq!(Scope::pull("library/ubuntu").to_string(), "repository:library/ubuntu:pull");
     /// ```
@@ -61,7 +61,7 @@ impl Scope {
 
     /// `registry:catalog:*`, needed to list repositories.
     ///
-    /// ```
+    /// ```text
     /// use registry_client::auth::scope::Scope;
     /// assert_eq!(Scope::catalog().to_string(), "registry:catalog:*");
     /// ```
@@ -79,7 +79,7 @@ impl Scope {
     /// the spec's `[a-z]*`), and empty actions are dropped. Errors are
     /// [`Error::InvalidInput`].
     ///
-    /// ```
+    /// ```text
     /// use registry_client::auth::scope::Scope;
     /// assert_eq!(Scope::parse("registry:catalog:*").unwrap(), Scope::catalog());
     /// assert!(Scope::parse("repository(plugin):vieux/sshfs:pull").is_ok());
@@ -178,7 +178,7 @@ fn check_name(name: &str) -> std::result::Result<(), String> {
 /// Parses a space-separated list of scopes, as a challenge's `scope`
 /// parameter may hold. Empty input gives an empty list.
 ///
-/// ```
+/// ```text
 /// use registry_client::auth::scope::{parse_list, Scope};
 /// let l = parse_list("repository:a:pull repository:b:pull,push").unwrap();
 /// assert_eq!(l, [Scope::pull("a"), Scope::new("repository", "b", ["pull", "push"])]);
@@ -334,5 +334,71 @@ mod tests {
         let l = parse_list(" repository:a:pull \t registry:catalog:*  ").unwrap();
         assert_eq!(l, vec![Scope::pull("a"), Scope::catalog()]);
         assert!(parse_list("repository:a:pull bogus").is_err());
+    }
+}
+
+/// The examples in this module's docs, run as tests (the module is
+/// private, so rustdoc does not run them).
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn doc_example_1() {
+        use crate::auth::scope::Scope;
+        let s = Scope::parse("repository:localhost:5000/team/app:pull,push").unwrap();
+        assert_eq!(s.resource_type, "repository");
+        assert_eq!(s.name, "localhost:5000/team/app");
+        assert_eq!(s.actions, ["pull", "push"]);
+        assert_eq!(
+            s.to_string(),
+            "repository:localhost:5000/team/app:pull,push"
+        );
+    }
+
+    #[test]
+    fn doc_example_2() {
+        use crate::auth::scope::Scope;
+        let s = Scope::new("repository", "x/y", ["pull", "push"]);
+        assert_eq!(s.to_string(), "repository:x/y:pull,push");
+    }
+
+    #[test]
+    fn doc_example_3() {
+        use crate::auth::scope::Scope;
+        assert_eq!(
+            Scope::pull("library/ubuntu").to_string(),
+            "repository:library/ubuntu:pull"
+        );
+    }
+
+    #[test]
+    fn doc_example_4() {
+        use crate::auth::scope::Scope;
+        assert_eq!(Scope::catalog().to_string(), "registry:catalog:*");
+    }
+
+    #[test]
+    fn doc_example_5() {
+        use crate::auth::scope::Scope;
+        assert_eq!(
+            Scope::parse("registry:catalog:*").unwrap(),
+            Scope::catalog()
+        );
+        assert!(Scope::parse("repository(plugin):vieux/sshfs:pull").is_ok());
+        assert!(Scope::parse("repository:Upper:pull").is_err());
+        assert!(Scope::parse("repository:pull").is_err());
+    }
+
+    #[test]
+    fn doc_example_6() {
+        use crate::auth::scope::{parse_list, Scope};
+        let l = parse_list("repository:a:pull repository:b:pull,push").unwrap();
+        assert_eq!(
+            l,
+            [
+                Scope::pull("a"),
+                Scope::new("repository", "b", ["pull", "push"])
+            ]
+        );
+        assert!(parse_list("").unwrap().is_empty());
     }
 }
