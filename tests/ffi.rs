@@ -132,17 +132,39 @@ struct Registries {
     tls: Registry,
     refused: String,
     silent: String,
+    /// `auth.json` (podman/skopeo format) with alice's login for `basic`,
+    /// named by `REGISTRY_AUTH_FILE`: what the C tests of system
+    /// credentials find.
+    auth_file: tempfile::TempDir,
+}
+
+/// An `auth.json` in a new directory, with `user`'s login for the
+/// registry at `url`.
+fn auth_file(url: &str, user: &support::User) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let host = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .trim_end_matches('/');
+    let auths = serde_json::json!({"auths": {host: {
+        "auth": markers::basic_b64(user.name, user.password),
+    }}});
+    std::fs::write(dir.path().join("auth.json"), auths.to_string()).unwrap();
+    dir
 }
 
 impl Registries {
     fn start() -> Registries {
+        let basic = Registry::basic();
+        let auth_file = auth_file(&basic.url(), &ALICE);
         Registries {
             open: Registry::open(),
-            basic: Registry::basic(),
+            basic,
             token: Registry::token(),
             tls: Registry::tls(),
             refused: refused_url(),
             silent: silent_url(),
+            auth_file,
         }
     }
 
@@ -162,6 +184,10 @@ impl Registries {
             ("REGC_TEST_PASSWORD", ALICE.password.to_string()),
             ("REGC_TEST_USER2", BOB.name.to_string()),
             ("REGC_TEST_PASSWORD2", BOB.password.to_string()),
+            (
+                "REGISTRY_AUTH_FILE",
+                self.auth_file.path().join("auth.json").display().to_string(),
+            ),
         ]
     }
 
