@@ -130,7 +130,11 @@ pub unsafe extern "C" fn regc_reference_repository(
 #[no_mangle]
 pub unsafe extern "C" fn regc_reference_tag(reference: *const regc_reference) -> *const c_char {
     // SAFETY: forwarded from the caller.
-    unsafe { field(reference, |r| r.tag.as_ref().map_or(ptr::null(), |t| t.as_ptr())) }
+    unsafe {
+        field(reference, |r| {
+            r.tag.as_ref().map_or(ptr::null(), |t| t.as_ptr())
+        })
+    }
 }
 
 /// The digest as written, such as "sha256:…", or NULL when the reference
