@@ -12,9 +12,15 @@
  *   REGC_TEST_SILENT_URL  a URL that accepts and never answers  (suite network)
  *   REGC_TEST_TLS_URL     https registry with a test CA                  (suite tls)
  *   REGC_TEST_TLS_CA_FILE that CA as a PEM file                          (suite tls)
+ *   REGISTRY_AUTH_FILE    an auth.json with REGC_TEST_USER's login for the
+ *                         basic registry                                 (suite basic)
  */
+#define _XOPEN_SOURCE 700 /* mkdtemp, nftw */
+#include <ftw.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "check.h"
 
@@ -86,16 +92,17 @@ static void test_version_and_names(void) {
       {REGC_ERR_UNSUPPORTED, 12, "REGC_ERR_UNSUPPORTED"},
       {REGC_ERR_PANIC, 13, "REGC_ERR_PANIC"},
       {REGC_ERR_IO, 14, "REGC_ERR_IO"},
+      {REGC_ERR_CANCELLED, 15, "REGC_ERR_CANCELLED"},
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     CHECK((int)names[i].status == names[i].value);
     CHECK(strcmp(regc_status_name(names[i].status), names[i].name) == 0);
-    /* Every status is in the table, in order: 0 … 14 with no gap. */
+    /* Every status is in the table, in order: 0 … 15 with no gap. */
     CHECK(names[i].value == (int)i);
   }
   /* Any number may be passed: one that is no status has a fixed name (this
    * was undefined behaviour, a SIGSEGV, when the function took the enum). */
-  const uint32_t not_statuses[] = {15, 999, INT32_MAX, (uint32_t)INT32_MAX + 1, UINT32_MAX};
+  const uint32_t not_statuses[] = {16, 999, INT32_MAX, (uint32_t)INT32_MAX + 1, UINT32_MAX};
   const char *unknown = regc_status_name(999);
   CHECK(unknown != NULL && strcmp(unknown, "unknown status") == 0);
   for (size_t i = 0; i < sizeof not_statuses / sizeof not_statuses[0]; i++) {
@@ -732,6 +739,459 @@ static void test_network_errors(void) {
   regc_client_free(silent);
 }
 
+/* ------------------------------------------------------------------------ */
+/* References, configs for a reference, system credentials, pull. */
+
+#define SENTINEL_REFERENCE ((regc_reference *)(void *)&marker)
+#define SENTINEL_CONFIG ((regc_config *)(void *)&marker)
+
+static bool str_eq(const char *a, const char *b) {
+  if (a == NULL || b == NULL) return a == b;
+  return strcmp(a, b) == 0;
+}
+
+/* `host:port` of a registry URL (the text after "://", without a final
+ * '/'), in `buf`. */
+static const char *host_of(const char *url, char *buf, size_t len) {
+  const char *start = strstr(url, "://");
+  start = start ? start + 3 : url;
+  snprintf(buf, len, "%s", start);
+  size_t n = strlen(buf);
+  if (n > 0 && buf[n - 1] == '/') buf[n - 1] = '\0';
+  return buf;
+}
+
+static void check_reference(const char *text, const char *registry, const char *repository,
+                            const char *tag, const char *digest, const char *target,
+                            const char *whole) {
+  regc_reference *r = SENTINEL_REFERENCE;
+  CHECK_STATUS(regc_reference_parse(text, &r), REGC_OK);
+  check_last_error_cleared();
+  CHECK(r != SENTINEL_REFERENCE && r != NULL);
+  if (r == NULL || r == SENTINEL_REFERENCE) return;
+  CHECK(str_eq(regc_reference_registry(r), registry));
+  CHECK(str_eq(regc_reference_repository(r), repository));
+  CHECK(str_eq(regc_reference_tag(r), tag));
+  CHECK(str_eq(regc_reference_digest(r), digest));
+  CHECK(str_eq(regc_reference_tag_or_digest(r), target));
+  CHECK(str_eq(regc_reference_string(r), whole));
+  /* The strings belong to the reference: the same pointer each time. */
+  CHECK(regc_reference_string(r) == regc_reference_string(r));
+  /* The normalised string parses to the same reference. */
+  regc_reference *again = NULL;
+  CHECK_STATUS(regc_reference_parse(regc_reference_string(r), &again), REGC_OK);
+  CHECK(again != NULL && str_eq(regc_reference_string(again), whole));
+  regc_reference_free(again);
+  regc_reference_free(r);
+}
+
+static void check_bad_reference(const char *text, const char *why) {
+  regc_reference *r = SENTINEL_REFERENCE;
+  CHECK_STATUS(regc_reference_parse(text, &r), REGC_ERR_INVALID_ARGUMENT);
+  if (strstr(regc_last_error_message(), why) == NULL) {
+    fprintf(stderr, "parsing \"%s\": the message lacks \"%s\"\n", text, why);
+    CHECK(strstr(regc_last_error_message(), why) != NULL);
+  }
+  CHECK(regc_last_error_http_status() == 0);
+  CHECK(r == SENTINEL_REFERENCE);
+}
+
+static void test_references(void) {
+  const char *d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  char with_digest[160], tag_and_digest[160];
+  snprintf(with_digest, sizeof with_digest, "ghcr.io/org/app@%s", d);
+  snprintf(tag_and_digest, sizeof tag_and_digest, "ghcr.io/org/app:v2@%s", d);
+
+  check_reference("ubuntu", "docker.io", "library/ubuntu", NULL, NULL, "latest",
+                  "docker.io/library/ubuntu");
+  check_reference("ubuntu:22.04", "docker.io", "library/ubuntu", "22.04", NULL, "22.04",
+                  "docker.io/library/ubuntu:22.04");
+  check_reference("user/app", "docker.io", "user/app", NULL, NULL, "latest",
+                  "docker.io/user/app");
+  check_reference("index.docker.io/library/alpine:3.19", "docker.io", "library/alpine", "3.19",
+                  NULL, "3.19", "docker.io/library/alpine:3.19");
+  check_reference("localhost:5000/team/app:v1", "localhost:5000", "team/app", "v1", NULL, "v1",
+                  "localhost:5000/team/app:v1");
+  check_reference("[::1]:5000/app", "[::1]:5000", "app", NULL, NULL, "latest",
+                  "[::1]:5000/app");
+  check_reference(with_digest, "ghcr.io", "org/app", NULL, d, d, with_digest);
+  /* Tag and digest: both kept, the digest is what is fetched. */
+  check_reference(tag_and_digest, "ghcr.io", "org/app", "v2", d, d, tag_and_digest);
+
+  check_bad_reference("docker.io/Library/ubuntu", "position");
+  check_bad_reference("a//b", "empty path component");
+  check_bad_reference("app@sha256:abc", "digest");
+  check_bad_reference("", "");
+  char longname[300];
+  memset(longname, 'a', 280);
+  longname[280] = '\0';
+  check_bad_reference(longname, "255");
+
+  regc_reference *r = SENTINEL_REFERENCE;
+  CHECK_STATUS(regc_reference_parse(NULL, &r), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(regc_last_error_message(), "`text` is NULL") != NULL);
+  CHECK_STATUS(regc_reference_parse(NON_UTF8, &r), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(regc_last_error_message(), "UTF-8") != NULL);
+  CHECK_STATUS(regc_reference_parse("ubuntu", NULL), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(r == SENTINEL_REFERENCE);
+
+  /* Accessors and free with NULL; they leave the last error alone. */
+  CHECK(regc_reference_registry(NULL) == NULL);
+  CHECK(regc_reference_repository(NULL) == NULL);
+  CHECK(regc_reference_tag(NULL) == NULL);
+  CHECK(regc_reference_digest(NULL) == NULL);
+  CHECK(regc_reference_tag_or_digest(NULL) == NULL);
+  CHECK(regc_reference_string(NULL) == NULL);
+  regc_reference_free(NULL);
+  CHECK(strstr(regc_last_error_message(), "`out` is NULL") != NULL);
+
+  /* A config for a reference: NULL is refused; a good one builds a client
+   * (no request is sent). */
+  CHECK(regc_config_new_for_reference(NULL) == NULL);
+  CHECK(strstr(regc_last_error_message(), "`reference` is NULL") != NULL);
+  CHECK_STATUS(regc_reference_parse("ghcr.io/org/app:v1", &r), REGC_OK);
+  regc_config *cfg = regc_config_new_for_reference(r);
+  CHECK(cfg != NULL);
+  check_last_error_cleared();
+  regc_reference_free(r); /* the config does not need it */
+  CHECK_STATUS(regc_config_set_max_retries(cfg, 0), REGC_OK);
+  regc_client *client = NULL;
+  CHECK_STATUS(regc_client_new(cfg, &client), REGC_OK);
+  regc_client_free(client);
+  CHECK_STATUS(regc_config_use_system_credentials(NULL), REGC_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(regc_last_error_message(), "`config` is NULL") != NULL);
+  CHECK_STATUS(regc_config_use_system_credentials(cfg), REGC_OK);
+  regc_config_free(cfg);
+}
+
+/* What a progress callback saw; updated from the pull's worker threads. */
+struct progress {
+  atomic_uint calls;
+  atomic_uint bad;        /* calls with inconsistent numbers */
+  atomic_ullong max_done; /* the most `done` seen */
+  atomic_ullong total;
+  unsigned cancel_after;  /* answer non-zero from this call on (0: never) */
+};
+
+static void progress_init(struct progress *p, unsigned cancel_after) {
+  atomic_init(&p->calls, 0);
+  atomic_init(&p->bad, 0);
+  atomic_init(&p->max_done, 0);
+  atomic_init(&p->total, 0);
+  p->cancel_after = cancel_after;
+}
+
+static int on_progress(void *user_data, const char *digest, uint64_t blob_done,
+                       uint64_t blob_total, uint64_t done, uint64_t total) {
+  struct progress *p = user_data;
+  unsigned n = atomic_fetch_add(&p->calls, 1) + 1;
+  if (digest == NULL || strncmp(digest, "sha256:", 7) != 0 || strlen(digest) != 71 ||
+      blob_done > blob_total || done > total || total == 0) {
+    atomic_fetch_add(&p->bad, 1);
+  }
+  atomic_store(&p->total, total);
+  unsigned long long seen = atomic_load(&p->max_done);
+  while (done > seen && !atomic_compare_exchange_weak(&p->max_done, &seen, done)) {
+  }
+  return p->cancel_after != 0 && n >= p->cancel_after;
+}
+
+/* A fresh directory under $TMPDIR (or /tmp) in `buf`. */
+static const char *temp_dir(char *buf, size_t len) {
+  const char *tmp = getenv("TMPDIR");
+  snprintf(buf, len, "%s/regc-pull-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+  if (mkdtemp(buf) == NULL) {
+    fprintf(stderr, "FATAL: mkdtemp %s failed\n", buf);
+    exit(2);
+  }
+  return buf;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb, (void)flag, (void)ftw;
+  return remove(path);
+}
+
+static void remove_tree(const char *dir) {
+  CHECK(nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
+}
+
+static bool exists(const char *dir, const char *name) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+/* The whole of a small file (freed by the caller), or NULL. */
+static char *read_small_file(const char *dir, const char *name) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return NULL;
+  char *buf = calloc(1, 1 << 16);
+  size_t n = buf ? fread(buf, 1, (1 << 16) - 1, f) : 0;
+  (void)n;
+  fclose(f);
+  return buf;
+}
+
+/* Whether the layout's index.json names an image (a layout is made with an
+ * empty index; an image is named only once all of it is there). */
+static bool names_an_image(const char *dir) {
+  char *index = read_small_file(dir, "index.json");
+  bool named = index != NULL && strstr(index, "org.opencontainers.image.ref.name") != NULL;
+  free(index);
+  return named;
+}
+
+/* The layout at `dir` names `digest` as `name` in index.json and has its
+ * blob. */
+static void check_layout(const char *dir, const char *digest, const char *name) {
+  CHECK(exists(dir, "oci-layout"));
+  char *index = read_small_file(dir, "index.json");
+  CHECK(index != NULL);
+  if (index != NULL) {
+    CHECK(strstr(index, digest) != NULL);
+    char ref_name[256];
+    snprintf(ref_name, sizeof ref_name, "\"org.opencontainers.image.ref.name\":\"%s\"", name);
+    if (strstr(index, ref_name) == NULL) {
+      fprintf(stderr, "index.json lacks %s: %s\n", ref_name, index);
+      CHECK(strstr(index, ref_name) != NULL);
+    }
+    free(index);
+  }
+  char blob[128];
+  snprintf(blob, sizeof blob, "blobs/sha256/%s", digest + 7);
+  CHECK(exists(dir, blob));
+}
+
+/* Argument errors of regc_pull (no request is sent, no directory made). */
+static void test_pull_argument_errors(void) {
+  regc_client *c = make_client("http://127.0.0.1:9", NULL, NULL);
+  char base[512], dir[600];
+  temp_dir(base, sizeof base);
+  snprintf(dir, sizeof dir, "%s/layout", base);
+  struct progress p;
+  progress_init(&p, 0);
+#define PULL_BAD(...) CHECK_STATUS(regc_pull(__VA_ARGS__), REGC_ERR_INVALID_ARGUMENT)
+  PULL_BAD(NULL, "a/b", "v1", dir, NULL, false, 1, on_progress, &p);
+  CHECK(strstr(regc_last_error_message(), "`client` is NULL") != NULL);
+  PULL_BAD(c, NULL, "v1", dir, NULL, false, 1, on_progress, &p);
+  CHECK(strstr(regc_last_error_message(), "`repository` is NULL") != NULL);
+  PULL_BAD(c, "a/b", NULL, dir, NULL, false, 1, on_progress, &p);
+  CHECK(strstr(regc_last_error_message(), "`reference` is NULL") != NULL);
+  PULL_BAD(c, "a/b", "v1", NULL, NULL, false, 1, on_progress, &p);
+  CHECK(strstr(regc_last_error_message(), "`dir` is NULL") != NULL);
+  PULL_BAD(c, NON_UTF8, "v1", dir, NULL, false, 1, on_progress, &p);
+  PULL_BAD(c, "a/b", NON_UTF8, dir, NULL, false, 1, on_progress, &p);
+  PULL_BAD(c, "a/b", "v1", NON_UTF8, NULL, false, 1, on_progress, &p);
+  PULL_BAD(c, "a/b", "v1", dir, NON_UTF8, false, 1, on_progress, &p);
+  PULL_BAD(c, "a/b", "v1", dir, "bogus", false, 1, on_progress, &p);
+  CHECK(strstr(regc_last_error_message(), "platform") != NULL);
+  PULL_BAD(c, "a/b", "v1", dir, "linux/arm64", true, 1, on_progress, &p);
+  CHECK(strstr(regc_last_error_message(), "not both") != NULL);
+  PULL_BAD(c, "a/b", "v1", dir, NULL, false, 65, on_progress, &p);
+  CHECK(strstr(regc_last_error_message(), "between 1 and 64") != NULL);
+  PULL_BAD(c, "Not/Valid", "v1", dir, NULL, false, 1, on_progress, &p);
+  PULL_BAD(c, "a/b", "bad ref!", dir, NULL, false, 1, on_progress, &p);
+#undef PULL_BAD
+  CHECK(regc_last_error_http_status() == 0);
+  CHECK(atomic_load(&p.calls) == 0);
+  CHECK(!exists(dir, "."));
+  remove_tree(base);
+  regc_client_free(c);
+}
+
+/* Pulls from the open registry: by tag, again (all present), cancelled by
+ * the callback then resumed, all platforms of an index by reference, one
+ * platform, and the failures. */
+static void test_pull(void) {
+  const char *url = need_env("REGC_TEST_OPEN_URL");
+  regc_client *c = make_client(url, NULL, NULL);
+  char *digest = NULL;
+  CHECK_STATUS(regc_resolve_digest(c, "oci/app", "v1", &digest), REGC_OK);
+  if (digest == NULL) {
+    regc_client_free(c);
+    return;
+  }
+  char dir[512];
+  temp_dir(dir, sizeof dir);
+
+  struct progress p;
+  progress_init(&p, 0);
+  CHECK_STATUS(regc_pull(c, "oci/app", "v1", dir, NULL, false, 2, on_progress, &p), REGC_OK);
+  check_last_error_cleared();
+  check_layout(dir, digest, "v1");
+  CHECK(atomic_load(&p.calls) >= 3); /* manifest, config, layer */
+  CHECK(atomic_load(&p.bad) == 0);
+  CHECK(atomic_load(&p.total) > 0);
+  CHECK(atomic_load(&p.max_done) == atomic_load(&p.total));
+
+  /* Again: every blob is there; still called, still complete. */
+  struct progress again;
+  progress_init(&again, 0);
+  CHECK_STATUS(regc_pull(c, "oci/app", "v1", dir, NULL, false, 0, on_progress, &again),
+               REGC_OK);
+  CHECK(atomic_load(&again.calls) >= 3);
+  CHECK(atomic_load(&again.max_done) == atomic_load(&p.total));
+  /* No callback at all. */
+  CHECK_STATUS(regc_pull(c, "oci/app", "v1", dir, NULL, false, 1, NULL, NULL), REGC_OK);
+  remove_tree(dir);
+
+  /* Cancelled by the callback's first answer: REGC_ERR_CANCELLED, no image
+   * named in the layout's index, no callback after the return; then resumed. */
+  temp_dir(dir, sizeof dir);
+  struct progress cancel;
+  progress_init(&cancel, 1);
+  CHECK_STATUS(regc_pull(c, "oci/app", "v1", dir, NULL, false, 4, on_progress, &cancel),
+               REGC_ERR_CANCELLED);
+  CHECK(strstr(regc_last_error_message(), "cancelled") != NULL);
+  CHECK(strcmp(regc_status_name(REGC_ERR_CANCELLED), "REGC_ERR_CANCELLED") == 0);
+  unsigned calls = atomic_load(&cancel.calls);
+  CHECK(calls >= 1);
+  CHECK(!names_an_image(dir));
+  CHECK_STATUS(regc_pull(c, "oci/app", "v1", dir, NULL, false, 4, on_progress, &p), REGC_OK);
+  CHECK(atomic_load(&cancel.calls) == calls);
+  check_layout(dir, digest, "v1");
+  remove_tree(dir);
+
+  /* Cancelled later: from the third call on (several threads may ask). */
+  temp_dir(dir, sizeof dir);
+  progress_init(&cancel, 3);
+  CHECK_STATUS(regc_pull(c, "oci/app", "v1", dir, NULL, false, 4, on_progress, &cancel),
+               REGC_ERR_CANCELLED);
+  CHECK(atomic_load(&cancel.calls) >= 3);
+  CHECK(!names_an_image(dir));
+  remove_tree(dir);
+
+  /* By reference: every platform of multi/oci, with a client made for the
+   * reference's registry. */
+  char host[256], text[512];
+  snprintf(text, sizeof text, "%s/multi/oci:latest", host_of(url, host, sizeof host));
+  regc_reference *r = NULL;
+  CHECK_STATUS(regc_reference_parse(text, &r), REGC_OK);
+  regc_config *cfg = regc_config_new_for_reference(r);
+  CHECK(cfg != NULL);
+  CHECK_STATUS(regc_config_set_max_retries(cfg, 0), REGC_OK);
+  regc_client *by_ref = NULL;
+  CHECK_STATUS(regc_client_new(cfg, &by_ref), REGC_OK);
+  regc_config_free(cfg);
+  char *index_digest = NULL;
+  CHECK_STATUS(regc_resolve_digest(by_ref, regc_reference_repository(r),
+                                   regc_reference_tag_or_digest(r), &index_digest),
+               REGC_OK);
+  temp_dir(dir, sizeof dir);
+  progress_init(&p, 0);
+  CHECK_STATUS(regc_pull(by_ref, regc_reference_repository(r), regc_reference_tag_or_digest(r),
+                         dir, NULL, true, 3, on_progress, &p),
+               REGC_OK);
+  if (index_digest != NULL) check_layout(dir, index_digest, "latest");
+  CHECK(atomic_load(&p.bad) == 0);
+  CHECK(atomic_load(&p.max_done) == atomic_load(&p.total));
+  remove_tree(dir);
+
+  /* One platform of it: the layout names that platform's manifest, not the
+   * index. */
+  temp_dir(dir, sizeof dir);
+  CHECK_STATUS(regc_pull(by_ref, "multi/oci", "latest", dir, "linux/arm64", false, 1, NULL, NULL),
+               REGC_OK);
+  char *index = read_small_file(dir, "index.json");
+  CHECK(index != NULL);
+  if (index != NULL && index_digest != NULL) CHECK(strstr(index, index_digest) == NULL);
+  free(index);
+  remove_tree(dir);
+
+  /* Failures: a platform the index lacks, an unknown tag, a directory that
+   * cannot be made. */
+  temp_dir(dir, sizeof dir);
+  CHECK_STATUS(regc_pull(by_ref, "multi/oci", "latest", dir, "linux/s390x", false, 1, NULL, NULL),
+               REGC_ERR_NOT_FOUND);
+  CHECK_STATUS(regc_pull(c, "oci/app", "no-such-tag", dir, NULL, false, 1, NULL, NULL),
+               REGC_ERR_NOT_FOUND);
+  CHECK(regc_last_error_http_status() == 404);
+  CHECK(!names_an_image(dir));
+  char *oci_layout = NULL;
+  CHECK_STATUS(regc_pull(c, "oci/app", "v1", dir, NULL, false, 1, NULL, NULL), REGC_OK);
+  oci_layout = read_small_file(dir, "oci-layout");
+  CHECK(oci_layout != NULL);
+  free(oci_layout);
+  char under_file[600];
+  snprintf(under_file, sizeof under_file, "%s/oci-layout/sub", dir);
+  CHECK_STATUS(regc_pull(c, "oci/app", "v1", under_file, NULL, false, 1, NULL, NULL),
+               REGC_ERR_IO);
+  remove_tree(dir);
+
+  regc_string_free(index_digest);
+  regc_reference_free(r);
+  regc_client_free(by_ref);
+  regc_string_free(digest);
+  regc_client_free(c);
+}
+
+/* System credentials: tests/ffi.rs points REGISTRY_AUTH_FILE at an
+ * auth.json with alice's login for the basic registry. */
+static void test_system_credentials(void) {
+  const char *url = need_env("REGC_TEST_BASIC_URL");
+  need_env("REGISTRY_AUTH_FILE");
+  char host[256], text[512];
+  snprintf(text, sizeof text, "%s/oci/app:v1", host_of(url, host, sizeof host));
+  regc_reference *r = NULL;
+  CHECK_STATUS(regc_reference_parse(text, &r), REGC_OK);
+  if (r == NULL) return;
+  CHECK(str_eq(regc_reference_registry(r), host));
+
+  /* For the reference: the login from the file is used. */
+  regc_config *cfg = regc_config_new_for_reference(r);
+  CHECK(cfg != NULL);
+  CHECK_STATUS(regc_config_set_max_retries(cfg, 0), REGC_OK);
+  regc_client *c = NULL;
+  CHECK_STATUS(regc_client_new(cfg, &c), REGC_OK);
+  char *digest = NULL;
+  CHECK_STATUS(regc_resolve_digest(c, regc_reference_repository(r),
+                                   regc_reference_tag_or_digest(r), &digest),
+               REGC_OK);
+  CHECK(digest != NULL && strncmp(digest, "sha256:", 7) == 0);
+  /* A pull with it, cancelled at once, then complete. */
+  char dir[512];
+  temp_dir(dir, sizeof dir);
+  struct progress p;
+  progress_init(&p, 1);
+  CHECK_STATUS(regc_pull(c, "oci/app", "v1", dir, NULL, false, 2, on_progress, &p),
+               REGC_ERR_CANCELLED);
+  CHECK_STATUS(regc_pull(c, "oci/app", "v1", dir, NULL, false, 2, NULL, NULL), REGC_OK);
+  if (digest != NULL) check_layout(dir, digest, "v1");
+  remove_tree(dir);
+  regc_client_free(c);
+
+  /* Credentials given to the config win over the file. */
+  CHECK_STATUS(regc_config_set_basic_auth(cfg, need_env("REGC_TEST_USER"), "not-the-password"),
+               REGC_OK);
+  CHECK_STATUS(regc_client_new(cfg, &c), REGC_OK);
+  char *untouched = SENTINEL_STRING;
+  CHECK_STATUS(regc_resolve_digest(c, "oci/app", "v1", &untouched), REGC_ERR_AUTH);
+  CHECK(untouched == SENTINEL_STRING);
+  regc_client_free(c);
+  regc_config_free(cfg);
+
+  /* Any config: anonymous without the lookup, the file's login with it. */
+  cfg = regc_config_new(url);
+  CHECK_STATUS(regc_config_set_max_retries(cfg, 0), REGC_OK);
+  CHECK_STATUS(regc_client_new(cfg, &c), REGC_OK);
+  CHECK_STATUS(regc_resolve_digest(c, "oci/app", "v1", &untouched), REGC_ERR_AUTH);
+  regc_client_free(c);
+  CHECK_STATUS(regc_config_use_system_credentials(cfg), REGC_OK);
+  CHECK_STATUS(regc_client_new(cfg, &c), REGC_OK);
+  char *again = NULL;
+  CHECK_STATUS(regc_resolve_digest(c, "oci/app", "v1", &again), REGC_OK);
+  CHECK(str_eq(again, digest));
+  regc_string_free(again);
+  regc_client_free(c);
+  regc_config_free(cfg);
+  regc_string_free(digest);
+  regc_reference_free(r);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (suite_enabled("offline")) {
@@ -739,10 +1199,20 @@ int main(void) {
     test_frees_and_accessors_accept_null();
     test_config_errors();
     test_client_argument_errors();
+    test_references();
+    test_pull_argument_errors();
     printf("offline: done\n");
   }
-  if (suite_enabled("open")) { test_open_registry(); printf("open: done\n"); }
-  if (suite_enabled("basic")) { test_basic_registry(); printf("basic: done\n"); }
+  if (suite_enabled("open")) {
+    test_open_registry();
+    test_pull();
+    printf("open: done\n");
+  }
+  if (suite_enabled("basic")) {
+    test_basic_registry();
+    test_system_credentials();
+    printf("basic: done\n");
+  }
   if (suite_enabled("token")) { test_token_registry(); printf("token: done\n"); }
   if (suite_enabled("tls")) { test_tls_registry(); printf("tls: done\n"); }
   if (suite_enabled("network")) { test_network_errors(); printf("network: done\n"); }

@@ -73,7 +73,8 @@ def main() -> int:
     print("library version", lib.regc_version().decode())
     # Any number names a status or "unknown status" (no crash).
     expect(lib.regc_status_name(REGC_ERR_NOT_FOUND) == b"REGC_ERR_NOT_FOUND", "status name")
-    for n in (15, 999, 2**32 - 1):
+    expect(lib.regc_status_name(15) == b"REGC_ERR_CANCELLED", "status name", 15)
+    for n in (16, 999, 2**32 - 1):
         expect(lib.regc_status_name(n) == b"unknown status", "unknown status name", n)
     config = lib.regc_config_new(url)
     expect(bool(config), "regc_config_new", lib.regc_last_error_message())

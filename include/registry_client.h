@@ -41,8 +41,9 @@
 
 /**
  * The result of a C API call: `REGC_OK`, or what went wrong. The numbers
- * 1 to 12 and 14 are those of the Rust `ErrorKind`; `regc_last_error_message()`
- * tells the details.
+ * 1 to 12 and 14 are those of the Rust `ErrorKind`; 13 (a panic) and 15 (a
+ * cancelled pull) exist in C only. `regc_last_error_message()` tells the
+ * details.
  */
 typedef enum regc_status {
   /**
@@ -106,6 +107,11 @@ typedef enum regc_status {
    * Writing received content to the caller's destination failed.
    */
   REGC_ERR_IO = 14,
+  /**
+   * The progress callback asked to stop (`regc_pull()`); what was
+   * complete stays, and pulling again resumes.
+   */
+  REGC_ERR_CANCELLED = 15,
 } regc_status;
 
 /**
@@ -144,12 +150,41 @@ typedef struct regc_config regc_config;
 typedef struct regc_manifest regc_manifest;
 
 /**
+ * A parsed image reference. Made by `regc_reference_parse()`, read with the
+ * `regc_reference_*()` accessors, freed by `regc_reference_free()`.
+ * Immutable: may be read from many threads at once.
+ */
+typedef struct regc_reference regc_reference;
+
+/**
  * A list of strings (repository names, tags), in the registry's order.
  * Returned by `regc_list_repositories()` and `regc_list_tags()`, owned by
  * the caller, freed with `regc_string_list_free()`. Immutable: may be read
  * from many threads at once.
  */
 typedef struct regc_string_list regc_string_list;
+
+/**
+ * A progress callback for `regc_pull()`: `digest` ("sha256:…", valid only
+ * during the call) is the blob this call is about, `blob_done` of its
+ * `blob_total` bytes are in hand, and `done` of the pull's `total` bytes
+ * (every blob of the image, manifests included; a blob already in the
+ * layout counts as done at once). `done` can go back when a registry
+ * answers a resumed download with the whole blob.
+ *
+ * Called from the pull's worker threads, possibly several at once: what
+ * `user_data` points to must be safe to use from any thread (atomics or a
+ * lock). It must not free the client nor call `regc_pull()` on the same
+ * directory. Returning 0 goes on; any other value cancels the pull, which
+ * then returns `REGC_ERR_CANCELLED` once the workers have stopped (a few
+ * more calls may happen meanwhile).
+ */
+typedef int (*regc_progress_fn)(void *user_data,
+                                const char *digest,
+                                uint64_t blob_done,
+                                uint64_t blob_total,
+                                uint64_t done,
+                                uint64_t total);
 
 #ifdef __cplusplus
 extern "C" {
@@ -579,6 +614,44 @@ enum regc_status regc_config_set_circuit_breaker(struct regc_config *config,
                                                  uint64_t cooldown_ms);
 
 /**
+ * Creates a config for the registry of `reference` (as
+ * `regc_reference_registry()` names it; Docker Hub's is reached at
+ * `registry-1.docker.io`) that uses the logins already made with podman,
+ * skopeo, buildah or docker, as `regc_config_use_system_credentials()`
+ * describes. Other settings are `regc_config_new()`'s defaults; a registry
+ * on `localhost`, `127.0.0.0/8` or `[::1]` that does not speak TLS is
+ * reached over plain http.
+ *
+ * Returns a new config owned by the caller (free it with
+ * `regc_config_free()`), or NULL when `reference` is NULL; the reason is in
+ * `regc_last_error_message()`. Thread-safe.
+ *
+ * # Safety
+ *
+ * `reference` must be NULL or a live reference.
+ */
+struct regc_config *regc_config_new_for_reference(const struct regc_reference *reference);
+
+/**
+ * When the config has no credentials of its own (`regc_config_set_basic_auth()`,
+ * `regc_config_set_bearer_token()`, set before or after this call), uses
+ * the logins already made with podman, skopeo, buildah or docker:
+ * `$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
+ * `~/.config/containers/auth.json`, then Docker's `config.json`
+ * (`$DOCKER_CONFIG` or `~/.docker`) with its credential helpers; anonymous
+ * when they have nothing for the registry. The files are read, and helpers
+ * run (bounded by the config's timeout), when the registry asks for
+ * credentials, with the environment of that moment.
+ *
+ * Returns `REGC_ERR_INVALID_ARGUMENT` when `config` is NULL.
+ *
+ * # Safety
+ *
+ * `config`: NULL or a live config not used by another thread.
+ */
+enum regc_status regc_config_use_system_credentials(struct regc_config *config);
+
+/**
  * This thread's last error message: "" when the last call that clears it
  * (any call returning a `regc_status` or creating a handle) succeeded.
  *
@@ -608,6 +681,151 @@ const char *regc_status_name(uint32_t status);
  * never NULL. Thread-safe.
  */
 const char *regc_version(void);
+
+/**
+ * Pulls `repository` at `reference` (a tag or digest) into the OCI image
+ * layout at `dir` (made when missing; other images in it are kept), with
+ * `index.json` naming the image by `reference`
+ * (`org.opencontainers.image.ref.name`).
+ *
+ * From an index, one platform is pulled: `platform` ("os/arch[/variant]",
+ * such as "linux/arm64"), or the host's when it is NULL; with
+ * `all_platforms` every entry and the index itself are pulled, and
+ * `index.json` names the index (`platform` must then be NULL). `jobs` blobs
+ * are fetched at once (1 to 64; 0 means the default, 4). Blobs are
+ * verified (size and digest) before they get their name, a blob already in
+ * the layout and valid is not fetched again (so pulling again after an
+ * interruption fetches only what is missing), and a dropped connection is
+ * resumed with `Range`.
+ *
+ * `progress` (may be NULL) is called with `user_data` as bytes arrive,
+ * **from the worker threads, possibly several at once**; see
+ * `regc_progress_fn`. A non-zero answer cancels the pull: `regc_pull()`
+ * returns `REGC_ERR_CANCELLED` after every worker has stopped; no callback
+ * happens after `regc_pull()` returns.
+ *
+ * Returns `REGC_ERR_INVALID_ARGUMENT` for a NULL (except `platform` and
+ * `progress`), non-UTF-8 or invalid argument (also for `jobs` above 64, or a
+ * platform together with `all_platforms`), `REGC_ERR_NOT_FOUND` (also for a
+ * platform the image does not have), `REGC_ERR_CANCELLED`, `REGC_ERR_IO`
+ * when the layout cannot be written, or another failure. Thread-safe (two
+ * pulls into the same directory at once are not).
+ *
+ * # Safety
+ *
+ * `client`: NULL or a live client, not freed before this returns;
+ * `repository`, `reference`, `dir`, `platform`: NULL or NUL-terminated;
+ * `progress`: NULL or a function safe to call from any thread with
+ * `user_data`.
+ */
+enum regc_status regc_pull(const struct regc_client *client,
+                           const char *repository,
+                           const char *reference,
+                           const char *dir,
+                           const char *platform,
+                           bool all_platforms,
+                           uint32_t jobs,
+                           regc_progress_fn progress,
+                           void *user_data);
+
+/**
+ * Parses `text`, an image reference in Docker's grammar
+ * (`[registry[:port]/]path[:tag][@digest]`), normalised as Docker
+ * normalises it: `ubuntu` is `docker.io/library/ubuntu`, `index.docker.io`
+ * is `docker.io`; the first component is a registry when it contains `.`
+ * or `:` or is `localhost`. Writes the reference to `*out` (owned by the
+ * caller; free it with `regc_reference_free()`).
+ *
+ * Returns `REGC_ERR_INVALID_ARGUMENT` when an argument is NULL or not
+ * UTF-8, or when `text` is not a valid reference (the message says what is
+ * wrong and at which position); `*out` is written only on success.
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `text`: NULL or NUL-terminated; `out`: NULL or writable.
+ */
+enum regc_status regc_reference_parse(const char *text, struct regc_reference **out);
+
+/**
+ * The registry, such as "docker.io", "ghcr.io" or "localhost:5000" (what
+ * `regc_config_new_for_reference()` connects to; Docker Hub's API host is
+ * `registry-1.docker.io`). NULL when `reference` is NULL. The string
+ * belongs to the reference: valid until it is freed; do not free it.
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `reference` must be NULL or a live reference.
+ */
+const char *regc_reference_registry(const struct regc_reference *reference);
+
+/**
+ * The repository within the registry, such as "library/ubuntu" (what the
+ * client functions take as `repository`). NULL when `reference` is NULL.
+ * Owned by the reference, like `regc_reference_registry()`'s string.
+ *
+ * # Safety
+ *
+ * `reference` must be NULL or a live reference.
+ */
+const char *regc_reference_repository(const struct regc_reference *reference);
+
+/**
+ * The tag as written, such as "22.04", or NULL when the reference has none
+ * (no default is filled in) or `reference` is NULL. Owned by the
+ * reference, like `regc_reference_registry()`'s string.
+ *
+ * # Safety
+ *
+ * `reference` must be NULL or a live reference.
+ */
+const char *regc_reference_tag(const struct regc_reference *reference);
+
+/**
+ * The digest as written, such as "sha256:…", or NULL when the reference
+ * has none or `reference` is NULL. Owned by the reference, like
+ * `regc_reference_registry()`'s string.
+ *
+ * # Safety
+ *
+ * `reference` must be NULL or a live reference.
+ */
+const char *regc_reference_digest(const struct regc_reference *reference);
+
+/**
+ * What to fetch: the digest when there is one, else the tag, else
+ * "latest" (what the client functions take as `reference`). NULL when
+ * `reference` is NULL. Owned by the reference, like
+ * `regc_reference_registry()`'s string.
+ *
+ * # Safety
+ *
+ * `reference` must be NULL or a live reference.
+ */
+const char *regc_reference_tag_or_digest(const struct regc_reference *reference);
+
+/**
+ * The whole normalised reference, such as "docker.io/library/ubuntu:22.04"
+ * (registry, repository, then the tag and digest it has; "ubuntu" gives
+ * "docker.io/library/ubuntu"). NULL when `reference` is NULL. Owned by the
+ * reference, like `regc_reference_registry()`'s string.
+ *
+ * # Safety
+ *
+ * `reference` must be NULL or a live reference.
+ */
+const char *regc_reference_string(const struct regc_reference *reference);
+
+/**
+ * Frees a reference and its strings. NULL does nothing.
+ *
+ * # Safety
+ *
+ * `reference` must be NULL or a reference from `regc_reference_parse()`,
+ * not freed yet nor in use by another thread.
+ */
+void regc_reference_free(struct regc_reference *reference);
 
 /**
  * The number of strings in `list`; 0 when `list` is NULL. Thread-safe.

@@ -132,17 +132,39 @@ struct Registries {
     tls: Registry,
     refused: String,
     silent: String,
+    /// `auth.json` (podman/skopeo format) with alice's login for `basic`,
+    /// named by `REGISTRY_AUTH_FILE`: what the C tests of system
+    /// credentials find.
+    auth_file: tempfile::TempDir,
+}
+
+/// An `auth.json` in a new directory, with `user`'s login for the
+/// registry at `url`.
+fn auth_file(url: &str, user: &support::User) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let host = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .trim_end_matches('/');
+    let auths = serde_json::json!({"auths": {host: {
+        "auth": markers::basic_b64(user.name, user.password),
+    }}});
+    std::fs::write(dir.path().join("auth.json"), auths.to_string()).unwrap();
+    dir
 }
 
 impl Registries {
     fn start() -> Registries {
+        let basic = Registry::basic();
+        let auth_file = auth_file(&basic.url(), &ALICE);
         Registries {
             open: Registry::open(),
-            basic: Registry::basic(),
+            basic,
             token: Registry::token(),
             tls: Registry::tls(),
             refused: refused_url(),
             silent: silent_url(),
+            auth_file,
         }
     }
 
@@ -162,6 +184,14 @@ impl Registries {
             ("REGC_TEST_PASSWORD", ALICE.password.to_string()),
             ("REGC_TEST_USER2", BOB.name.to_string()),
             ("REGC_TEST_PASSWORD2", BOB.password.to_string()),
+            (
+                "REGISTRY_AUTH_FILE",
+                self.auth_file
+                    .path()
+                    .join("auth.json")
+                    .display()
+                    .to_string(),
+            ),
         ]
     }
 
@@ -551,4 +581,87 @@ fn install_c_then_the_readme_example_builds_against_the_installed_copy() {
             .env("PYTHONDONTWRITEBYTECODE", "1"),
         "python3 (installed library)",
     );
+}
+
+/// The README's C example of references and pull: built with the flags
+/// of the `.pc` against the shared library, then run on a reference to
+/// the open registry; the layout it writes names the image's manifest.
+#[test]
+fn readme_c_pull_example_pulls_by_reference() {
+    let dir = build();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let code = readme
+        .split_once("### References and pull from C")
+        .and_then(|(_, section)| section.split_once("```c\n"))
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a C code block in the README's references and pull section")
+        .0;
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("pull.c");
+    std::fs::write(&src, code).unwrap();
+    let pkg_config = |args: &[&str]| {
+        let out = run(
+            Command::new("pkg-config")
+                .args(args)
+                .arg("registry_client")
+                .env("PKG_CONFIG_PATH", dir),
+            &format!("pkg-config {args:?}"),
+        );
+        out.split_whitespace().map(String::from).collect::<Vec<_>>()
+    };
+    let app = tmp.path().join("pull");
+    run(
+        Command::new("cc")
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+            .args(pkg_config(&["--cflags"]))
+            .arg(&src)
+            .args(pkg_config(&["--libs"]))
+            .arg(format!("-Wl,-rpath,{}", dir.join("lib").display()))
+            .arg("-o")
+            .arg(&app),
+        "cc README pull example",
+    );
+    let reg = Registry::open();
+    let reference = format!("{}/oci/app:v1", reg.host());
+    let layout = tmp.path().join("layout");
+    let out = run(
+        Command::new(&app)
+            .arg(&reference)
+            .arg(&layout)
+            // No login anywhere: anonymous, as the open registry wants.
+            .env("REGISTRY_AUTH_FILE", tmp.path().join("none.json"))
+            .env("DOCKER_CONFIG", tmp.path()),
+        "README pull example",
+    );
+    assert!(
+        out.starts_with(&format!("{reference} in {} after ", layout.display())),
+        "{out}"
+    );
+    let calls: u32 = out
+        .trim()
+        .rsplit_once(" after ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of progress calls in {out:?}"));
+    assert!(calls >= 3, "{calls} progress calls");
+    let raw = support::skopeo_raw_manifest(&reg, "oci/app", "v1");
+    let digest = format!("sha256:{}", support::sha256_hex(&raw));
+    let index = std::fs::read_to_string(layout.join("index.json")).unwrap();
+    assert!(index.contains(&digest), "{index}");
+    assert!(
+        index.contains("\"org.opencontainers.image.ref.name\":\"v1\""),
+        "{index}"
+    );
+    assert!(layout
+        .join("blobs/sha256")
+        .join(&digest["sha256:".len()..])
+        .is_file());
+    // A reference the parser refuses: exit 2, the reason on stderr.
+    let bad = Command::new(&app)
+        .arg("docker.io/Library/x")
+        .arg(&layout)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("position"));
 }

@@ -4,8 +4,9 @@
 use std::ffi::c_char;
 use std::time::Duration;
 
+use super::reference::regc_reference;
 use super::{
-    arg_bytes, arg_mut, arg_str, create, free_handle, into_handle, query, regc_status, status,
+    arg, arg_bytes, arg_mut, arg_str, create, free_handle, into_handle, query, regc_status, status,
 };
 use crate::text::check_header_value;
 use crate::Credential;
@@ -383,6 +384,57 @@ pub unsafe extern "C" fn regc_config_set_circuit_breaker(
             b.circuit_breaker(failure_threshold, millis(cooldown_ms))
         })
     })
+}
+
+/// Creates a config for the registry of `reference` (as
+/// `regc_reference_registry()` names it; Docker Hub's is reached at
+/// `registry-1.docker.io`) that uses the logins already made with podman,
+/// skopeo, buildah or docker, as `regc_config_use_system_credentials()`
+/// describes. Other settings are `regc_config_new()`'s defaults; a registry
+/// on `localhost`, `127.0.0.0/8` or `[::1]` that does not speak TLS is
+/// reached over plain http.
+///
+/// Returns a new config owned by the caller (free it with
+/// `regc_config_free()`), or NULL when `reference` is NULL; the reason is in
+/// `regc_last_error_message()`. Thread-safe.
+///
+/// # Safety
+///
+/// `reference` must be NULL or a live reference.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_new_for_reference(
+    reference: *const regc_reference,
+) -> *mut regc_config {
+    create(|| {
+        // SAFETY: forwarded from the caller.
+        let reference = unsafe { arg(reference, "reference") }?;
+        let builder = Client::builder(reference.reference.registry()).credentials_from_system();
+        builder.clone().build()?;
+        Ok(into_handle(regc_config { builder }))
+    })
+}
+
+/// When the config has no credentials of its own (`regc_config_set_basic_auth()`,
+/// `regc_config_set_bearer_token()`, set before or after this call), uses
+/// the logins already made with podman, skopeo, buildah or docker:
+/// `$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
+/// `~/.config/containers/auth.json`, then Docker's `config.json`
+/// (`$DOCKER_CONFIG` or `~/.docker`) with its credential helpers; anonymous
+/// when they have nothing for the registry. The files are read, and helpers
+/// run (bounded by the config's timeout), when the registry asks for
+/// credentials, with the environment of that moment.
+///
+/// Returns `REGC_ERR_INVALID_ARGUMENT` when `config` is NULL.
+///
+/// # Safety
+///
+/// `config`: NULL or a live config not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn regc_config_use_system_credentials(
+    config: *mut regc_config,
+) -> regc_status {
+    // SAFETY: forwarded from the caller.
+    status(|| unsafe { update(config, |b| b.credentials_from_system()) })
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@ use super::query;
 use crate::{Error, ErrorKind};
 
 /// The result of a C API call: `REGC_OK`, or what went wrong. The numbers
-/// 1 to 12 and 14 are those of the Rust `ErrorKind`; `regc_last_error_message()`
-/// tells the details.
+/// 1 to 12 and 14 are those of the Rust `ErrorKind`; 13 (a panic) and 15 (a
+/// cancelled pull) exist in C only. `regc_last_error_message()` tells the
+/// details.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum regc_status {
@@ -43,6 +44,9 @@ pub enum regc_status {
     REGC_ERR_PANIC = 13,
     /// Writing received content to the caller's destination failed.
     REGC_ERR_IO = 14,
+    /// The progress callback asked to stop (`regc_pull()`); what was
+    /// complete stays, and pulling again resumes.
+    REGC_ERR_CANCELLED = 15,
 }
 
 /// The one mapping from the Rust error kinds to C status codes (same
@@ -69,9 +73,9 @@ pub(crate) fn status_of(kind: ErrorKind) -> regc_status {
 }
 
 impl regc_status {
-    /// Every status, in numeric order (the numbers are 0 to 14 with no gap,
+    /// Every status, in numeric order (the numbers are 0 to 15 with no gap,
     /// checked at compile time below).
-    pub(crate) const ALL: [regc_status; 15] = {
+    pub(crate) const ALL: [regc_status; 16] = {
         use regc_status::*;
         [
             REGC_OK,
@@ -89,6 +93,7 @@ impl regc_status {
             REGC_ERR_UNSUPPORTED,
             REGC_ERR_PANIC,
             REGC_ERR_IO,
+            REGC_ERR_CANCELLED,
         ]
     };
 
@@ -135,6 +140,7 @@ pub(crate) fn status_name(status: regc_status) -> &'static CStr {
         REGC_ERR_UNSUPPORTED => c"REGC_ERR_UNSUPPORTED",
         REGC_ERR_PANIC => c"REGC_ERR_PANIC",
         REGC_ERR_IO => c"REGC_ERR_IO",
+        REGC_ERR_CANCELLED => c"REGC_ERR_CANCELLED",
     }
 }
 

@@ -5,7 +5,7 @@
 //! The rules every entry point follows:
 //!
 //! * Handles are opaque (`regc_config`, `regc_client`, `regc_string_list`,
-//!   `regc_manifest`, `regc_blob`); every allocation the library returns has a free
+//!   `regc_manifest`, `regc_blob`, `regc_reference`); every allocation the library returns has a free
 //!   function, and freeing NULL does nothing.
 //! * Output parameters come last and are written only on success.
 //! * A NULL or non-UTF-8 argument gives `REGC_ERR_INVALID_ARGUMENT`, never a
@@ -29,6 +29,8 @@ pub mod blob;
 pub mod client;
 pub mod config;
 pub mod errors;
+pub mod pull;
+pub mod reference;
 pub mod values;
 
 pub use errors::regc_status;
@@ -292,6 +294,9 @@ mod tests {
             }
         }
         assert_eq!(regc_status::REGC_ERR_PANIC as u32, 13);
+        // The C-only statuses are no kind's: a new kind must take another
+        // number (its own status then equals it, checked above).
+        assert_eq!(regc_status::REGC_ERR_CANCELLED as u32, 15);
         // Distinct kinds, distinct statuses; none is success or a panic.
         let mut seen = std::collections::HashSet::new();
         for kind in KINDS {
@@ -299,6 +304,7 @@ mod tests {
             assert!(seen.insert(status as u32), "{kind:?} shares {status:?}");
             assert_ne!(status, regc_status::REGC_OK);
             assert_ne!(status, regc_status::REGC_ERR_PANIC);
+            assert_ne!(status, regc_status::REGC_ERR_CANCELLED);
         }
     }
 
@@ -324,8 +330,9 @@ mod tests {
         // Every number from 0 up to the last status is one.
         assert_eq!(
             regc_status::ALL.len(),
-            regc_status::REGC_ERR_IO as usize + 1
+            regc_status::REGC_ERR_CANCELLED as usize + 1
         );
+        assert_eq!(name_of(15), "REGC_ERR_CANCELLED");
     }
 
     #[test]
