@@ -1251,3 +1251,30 @@ fn json_errors_on_stderr() {
         "{v}"
     );
 }
+
+/// With stderr on a terminal (a pty from util-linux `script`), pull draws a
+/// progress bar there; `pull_by_reference_unpacks_with_umoci` shows it
+/// stays quiet otherwise.
+#[test]
+fn pull_shows_a_progress_bar_on_a_terminal() {
+    let reg = Registry::open();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let command = format!(
+        "'{}' pull '{}/{OCI_APP}:{APP_TAG}' '{}' >/dev/null",
+        regc_path().display(),
+        reg.host(),
+        layout.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("HOME", empty_home())
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) is needed for a pty");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}\n{}", stderr(&out));
+    assert!(shown.contains("\r["), "{shown:?}");
+    assert!(shown.contains("] 100% "), "{shown:?}");
+    assert!(layout.join("index.json").is_file());
+}
