@@ -25,17 +25,16 @@ fn find_regc() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The `regc` example built by `cargo test` next to this test binary; built
-/// once with `cargo build --example regc` when it is not there.
+/// The `regc` example, built (or found up to date) once per test run with
+/// `cargo build --example regc`: `cargo test --test regc_cli` alone does not
+/// build examples, and an old binary next to this one would be tested
+/// instead of the source.
 fn regc_path() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        if let Some(p) = find_regc() {
-            return p;
-        }
         let cargo = option_env!("CARGO").unwrap_or("cargo");
         let status = Command::new(cargo)
-            .args(["build", "--example", "regc"])
+            .args(["build", "--quiet", "--example", "regc"])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("cannot run cargo build --example regc");
@@ -1277,4 +1276,28 @@ fn pull_shows_a_progress_bar_on_a_terminal() {
     assert!(shown.contains("\r["), "{shown:?}");
     assert!(shown.contains("] 100% "), "{shown:?}");
     assert!(layout.join("index.json").is_file());
+}
+
+/// `--plain-http` is used for every registry it is given with: a TLS
+/// registry asked in plain http refuses, where the same command over https
+/// (the default, with its CA) works.
+#[test]
+fn plain_http_option_reaches_the_client() {
+    let tls = Registry::tls();
+    let ca = tls.ca_pem_path();
+    let image = format!("{}/{OCI_APP}", tls.host());
+    let base = ["--retries", "0", "--ca-cert", ca.to_str().unwrap()];
+    let mut args = base.to_vec();
+    args.extend(["tags", image.as_str()]);
+    let out = run(&args, &[], None);
+    assert_success(&out, &args);
+    let mut args = base.to_vec();
+    args.extend(["--plain-http", "--json", "tags", image.as_str()]);
+    let out = run(&args, &[], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("http://"),
+        "{v}"
+    );
 }
