@@ -1297,7 +1297,10 @@ fn plain_http_option_reaches_the_client() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&out.stderr).unwrap();
     assert!(
-        v["error"]["message"].as_str().unwrap().contains("http://"),
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP request to an HTTPS server"),
         "{v}"
     );
 }
