@@ -25,18 +25,44 @@ fn find_regc() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The `regc` example built by `cargo test` next to this test binary; built
-/// once with `cargo build --example regc` when it is not there.
+/// The newest modification time of the files under `dir` (bounded walk).
+fn newest_source(dir: &Path, depth: usize) -> std::time::SystemTime {
+    let mut newest = std::time::UNIX_EPOCH;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let t = if path.is_dir() && depth > 0 {
+            newest_source(&path, depth - 1)
+        } else {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::UNIX_EPOCH)
+        };
+        newest = newest.max(t);
+    }
+    newest
+}
+
+/// The `regc` example built by `cargo test` next to this test binary. It
+/// is built again with `cargo build --example regc` when it is missing or
+/// older than its sources: `cargo test --test regc_cli` alone does not
+/// build examples, and an old binary would be tested instead of the code.
 fn regc_path() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        if let Some(p) = find_regc() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let sources = ["src", "examples/regc", "Cargo.toml"]
+            .iter()
+            .map(|p| newest_source(&root.join(p), 8).max(mtime(&root.join(p))))
+            .max()
+            .unwrap();
+        if let Some(p) = find_regc().filter(|p| mtime(p) >= sources) {
             return p;
         }
         let cargo = option_env!("CARGO").unwrap_or("cargo");
         let status = Command::new(cargo)
-            .args(["build", "--example", "regc"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["build", "--quiet", "--example", "regc"])
+            .current_dir(root)
             .status()
             .expect("cannot run cargo build --example regc");
         assert!(status.success(), "cargo build --example regc failed");
@@ -44,9 +70,28 @@ fn regc_path() -> &'static Path {
     })
 }
 
+fn mtime(p: &Path) -> std::time::SystemTime {
+    std::fs::metadata(p)
+        .and_then(|m| m.modified())
+        .unwrap_or(std::time::UNIX_EPOCH)
+}
+
+/// A home directory with no logins in it, for every regc run.
+fn empty_home() -> &'static Path {
+    static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
+    HOME.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
 fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(regc_path());
+    // regc reads the docker/podman logins by default: none, unless a test
+    // gives its own file (an empty home, no other place to look).
     cmd.args(args)
+        .env("HOME", empty_home())
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME")
         .env_remove("REGC_REGISTRY")
         .env_remove("REGC_USERNAME")
         .env_remove("REGC_PASSWORD")
@@ -169,15 +214,14 @@ fn inspect_json() {
     assert_eq!(v["os"], seed::APP_OS);
     assert_eq!(v["variant"], Value::Null);
     assert_eq!(v["author"], seed::APP_AUTHOR);
-    assert_eq!(v["config"]["digest"], manifest["config"]["digest"]);
-    assert_eq!(
-        v["config"]["entrypoint"],
-        serde_json::json!(seed::APP_ENTRYPOINT)
-    );
-    assert_eq!(v["config"]["cmd"], serde_json::json!(seed::APP_CMD));
-    assert_eq!(v["config"]["env"], serde_json::json!(seed::APP_ENV));
-    assert_eq!(v["config"]["working_dir"], seed::APP_WORKING_DIR);
-    assert_eq!(v["config"]["user"], seed::APP_USER);
+    // Flat, as regc_image_info_json gives it: one shape for ImageInfo.
+    assert_eq!(v["config_digest"], manifest["config"]["digest"]);
+    assert_eq!(v["entrypoint"], serde_json::json!(seed::APP_ENTRYPOINT));
+    assert_eq!(v["cmd"], serde_json::json!(seed::APP_CMD));
+    assert_eq!(v["env"], serde_json::json!(seed::APP_ENV));
+    assert_eq!(v["working_dir"], seed::APP_WORKING_DIR);
+    assert_eq!(v["user"], seed::APP_USER);
+    assert!(v.get("config").is_none(), "{v}");
     for (k, val) in seed::APP_LABELS {
         assert_eq!(v["labels"][k], *val, "label {k}");
     }
@@ -395,7 +439,10 @@ fn bad_usage_exits_2() {
         vec!["--registry", &url, "frobnicate"],
         vec!["--registry", &url],
         vec!["--registry", &url, "tags"],
-        vec!["--registry", &url, "manifest", OCI_APP],
+        vec!["--registry", &url, "manifest"],
+        vec!["--registry", &url, "manifest", OCI_APP, APP_TAG, "extra"],
+        vec!["--registry", &url, "pull", OCI_APP],
+        vec!["--registry", &url, "blob", OCI_APP],
         vec!["--registry", &url, "ping", "extra"],
         vec!["--registry", &url, "--page-size", "x", "catalog"],
         vec!["--registry", &url, "--page-size"],
@@ -757,7 +804,7 @@ fn inspect_escapes_control_characters() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["author"], FORGED);
     assert_eq!(v["labels"][TITLE], FORGED);
-    assert_eq!(v["config"]["working_dir"], C1_AND_DEL);
+    assert_eq!(v["working_dir"], C1_AND_DEL);
 
     // `manifest` writes the registry's bytes exactly, whatever they hold.
     let args = ["manifest", "team/app", "v1"];
@@ -815,4 +862,478 @@ fn usage_errors_escape_what_the_user_typed() {
         assert_inert(&out.stderr, &format!("{args:?} stderr"));
         assert!(err.starts_with("regc: "), "{err}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// Help and version, references, blob, pull, system credentials, JSON errors
+// ---------------------------------------------------------------------------
+
+#[test]
+fn help_and_version_go_to_stdout_with_exit_0() {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["tags", "--help"],
+        &["pull", "-h"],
+        &["help", "blob"],
+        &["--version"],
+        &["-V"],
+    ] {
+        let out = run(args, &[], None);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(out.stderr.is_empty(), "{args:?}: {}", stderr(&out));
+        let t = text(&out.stdout);
+        if args[0] == "--version" || args[0] == "-V" {
+            assert_eq!(t, format!("regc {}\n", env!("CARGO_PKG_VERSION")));
+        } else {
+            assert!(t.contains("Usage: regc"), "{args:?}: {t}");
+        }
+    }
+    let t = text(&run(&["--help"], &[], None).stdout);
+    for command in [
+        "ping", "catalog", "tags", "manifest", "digest", "inspect", "blob", "pull",
+    ] {
+        assert!(
+            t.lines().any(|l| l.trim_start().starts_with(command)),
+            "{command}: {t}"
+        );
+    }
+    assert!(text(&run(&["pull", "--help"], &[], None).stdout).contains("--all-platforms"));
+    assert!(text(&run(&["blob", "--help"], &[], None).stdout).contains("--output"));
+
+    // A closed stdout: no panic (101), no message about one.
+    for args in [&["--version"][..], &["--help"]] {
+        let mut child = Command::new(regc_path())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn one_reference_instead_of_registry_repo_and_ref() {
+    let reg = Registry::open();
+    let host = reg.host();
+    let raw = skopeo_raw_manifest(&reg, OCI_APP, APP_TAG);
+    let digest = format!("sha256:{}", sha256_hex(&raw));
+    let regc = |args: &[&str]| {
+        let mut all = vec!["--retries", "0"];
+        all.extend_from_slice(args);
+        let out = run(&all, &[], None);
+        assert_success(&out, args);
+        out.stdout
+    };
+    assert_eq!(
+        lines(&regc(&["tags", &format!("{host}/{OCI_APP}")])),
+        [APP_TAG]
+    );
+    // A tag is ignored by tags.
+    assert_eq!(
+        lines(&regc(&["tags", &format!("{host}/{OCI_APP}:{APP_TAG}")])),
+        [APP_TAG]
+    );
+    let by_tag = format!("{host}/{OCI_APP}:{APP_TAG}");
+    let by_digest = format!("{host}/{OCI_APP}@{digest}");
+    assert_eq!(text(&regc(&["digest", &by_tag])).trim_end(), digest);
+    assert_eq!(text(&regc(&["digest", &by_digest])).trim_end(), digest);
+    assert!(regc(&["manifest", &by_tag]) == raw);
+    assert!(regc(&["manifest", &by_digest]) == raw);
+    // The old form with a repository as a reference without tag.
+    assert!(regc(&["manifest", &format!("{host}/{OCI_APP}"), APP_TAG]) == raw);
+
+    // `localhost` is a registry name too, and --platform picks from an index.
+    let index: Value =
+        serde_json::from_slice(&skopeo_raw_manifest(&reg, MULTI_OCI, MULTI_TAG)).unwrap();
+    let local = format!("localhost:{}/{MULTI_OCI}:{MULTI_TAG}", reg.port());
+    for (i, p) in PLATFORMS.iter().enumerate() {
+        let platform = p.to_string();
+        let v: Value = serde_json::from_slice(&regc(&[
+            "inspect",
+            "--json",
+            &local,
+            "--platform",
+            &platform,
+        ]))
+        .unwrap();
+        assert_eq!(v["digest"], index["manifests"][i]["digest"], "{platform}");
+    }
+
+    // With --registry: repositories of it, in every form, and a reference
+    // naming another registry still goes there.
+    let url = reg.url();
+    fn with<'a>(url: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+        let mut all = vec!["--registry", url];
+        all.extend_from_slice(args);
+        all
+    }
+    for args in [
+        with(&url, &["digest", &format!("{OCI_APP}:{APP_TAG}")]),
+        with(&url, &["digest", &format!("{OCI_APP}@{digest}")]),
+        with(&url, &["digest", OCI_APP, APP_TAG]),
+        with(&url, &["digest", &by_tag]),
+    ] {
+        assert_eq!(text(&regc(&args)).trim_end(), digest, "{args:?}");
+    }
+    let other = Registry::open_empty();
+    let out = run(&["--registry", &other.url(), "digest", &by_tag], &[], None);
+    assert_success(&out, &["digest", &by_tag]);
+    assert_eq!(text(&out.stdout).trim_end(), digest);
+    // `latest` when there is no tag: not_found here.
+    let out = run(&with(&url, &["digest", OCI_APP]), &[], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: not_found:"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A TLS registry on loopback by reference: https, with the CA.
+    let tls = Registry::tls();
+    let ca = tls.ca_pem_path();
+    let out = run(
+        &[
+            "--ca-cert",
+            ca.to_str().unwrap(),
+            "tags",
+            &format!("{}/{OCI_APP}", tls.host()),
+        ],
+        &[],
+        None,
+    );
+    assert_success(&out, &["tags", "tls"]);
+    assert_eq!(lines(&out.stdout), [APP_TAG]);
+
+    // A bad reference is invalid input (1); no registry at all is usage (2);
+    // a tag twice is usage.
+    let out = run(&["tags", &format!("{host}/Not/Valid")], &[], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: invalid_input:"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["ping"], &[], None);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&["manifest", &by_tag, APP_TAG], &[], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn blob_to_stdout_and_file_is_exact_and_verified() {
+    let reg = Registry::open();
+    let manifest: Value =
+        serde_json::from_slice(&skopeo_raw_manifest(&reg, OCI_APP, APP_TAG)).unwrap();
+    let image = format!("{}/{OCI_APP}:{APP_TAG}", reg.host());
+    for d in [&manifest["layers"][0], &manifest["config"]] {
+        let digest = d["digest"].as_str().unwrap();
+        let size = d["size"].as_u64().unwrap();
+        let out = run(&["blob", &image, digest], &[], None);
+        assert_success(&out, &["blob", digest]);
+        assert_eq!(out.stdout.len() as u64, size);
+        assert_eq!(format!("sha256:{}", sha256_hex(&out.stdout)), digest);
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("blob");
+        let out = run(
+            &["blob", &image, digest, "-o", file.to_str().unwrap()],
+            &[],
+            None,
+        );
+        assert_success(&out, &["blob", "-o"]);
+        assert!(out.stdout.is_empty());
+        let bytes = std::fs::read(&file).unwrap();
+        assert_eq!(format!("sha256:{}", sha256_hex(&bytes)), digest);
+        // Only the file: no temporary one left beside it.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    // Bytes that do not match the digest: exit 1, and no file at all.
+    let wanted = format!("sha256:{}", sha256_hex(b"the right bytes"));
+    let srv = fault::FaultServer::start_routed_repeating(vec![(
+        fault::Route::prefix("/v2/team/app/blobs/"),
+        vec![fault::respond(200, &[], "the wrong bytes".to_string())],
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("blob");
+    let out = run(
+        &[
+            "--registry",
+            &srv.url(),
+            "--retries",
+            "0",
+            "blob",
+            "team/app",
+            &wanted,
+            "--output",
+            file.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // A digest that is not one: invalid input.
+    let out = run(&["blob", &image, "sha256:xyz"], &[], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: invalid_input:"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn pull_by_reference_unpacks_with_umoci() {
+    let reg = Registry::open();
+    let original = format!(
+        "sha256:{}",
+        sha256_hex(&skopeo_raw_manifest(&reg, OCI_APP, APP_TAG))
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let image = format!("{}/{OCI_APP}:{APP_TAG}", reg.host());
+    let out = run(
+        &["pull", &image, layout.to_str().unwrap(), "--jobs", "2"],
+        &[],
+        None,
+    );
+    assert_success(&out, &["pull"]);
+    // stderr is not a terminal: no progress bar.
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+    assert!(
+        text(&out.stdout).contains(&original),
+        "{}",
+        text(&out.stdout)
+    );
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"][0]["digest"], original.as_str());
+    assert_eq!(
+        index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"],
+        APP_TAG
+    );
+    let bundle = dir.path().join("bundle");
+    let umoci = Command::new("umoci")
+        .args(["unpack", "--rootless", "--image"])
+        .arg(format!("{}:{APP_TAG}", layout.display()))
+        .arg(&bundle)
+        .output()
+        .expect("umoci (tests need it: scripts/install-deps)");
+    assert!(umoci.status.success(), "{}", stderr(&umoci));
+    for (path, content) in seed::APP_FILES {
+        assert_eq!(
+            std::fs::read_to_string(bundle.join("rootfs").join(path)).unwrap(),
+            *content
+        );
+    }
+
+    // Again: everything is there already. JSON says so.
+    let out = run(
+        &["--json", "pull", &image, layout.to_str().unwrap()],
+        &[],
+        None,
+    );
+    assert_success(&out, &["pull", "again"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["digest"], original.as_str());
+    assert_eq!(v["blobs_fetched"], 0);
+    assert_eq!(v["blobs_present"], 2 + seed::APP_LAYER_COUNT);
+
+    // Every platform of an index, with --registry and a repository.
+    let all = dir.path().join("all");
+    let out = run(
+        &[
+            "--registry",
+            &reg.url(),
+            "--json",
+            "pull",
+            &format!("{MULTI_OCI}:{MULTI_TAG}"),
+            all.to_str().unwrap(),
+            "--all-platforms",
+        ],
+        &[],
+        None,
+    );
+    assert_success(&out, &["pull", "--all-platforms"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["media_type"], support::media::OCI_INDEX);
+    assert_eq!(v["manifests"].as_array().unwrap().len(), PLATFORMS.len());
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(all.join("index.json")).unwrap()).unwrap();
+    assert_eq!(
+        index["manifests"][0]["mediaType"],
+        support::media::OCI_INDEX
+    );
+
+    for bad in [
+        vec!["--jobs", "0"],
+        vec!["--jobs", "65"],
+        vec!["--platform", "linux/arm64", "--all-platforms"],
+    ] {
+        let mut args = vec!["pull", image.as_str(), all.to_str().unwrap()];
+        args.extend(bad.iter().copied());
+        let out = run(&args, &[], None);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn credentials_from_an_auth_file_and_the_order_of_sources() {
+    use base64::Engine as _;
+    let reg = Registry::basic();
+    let dir = tempfile::tempdir().unwrap();
+    let auth_file = dir.path().join("auth.json");
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", ALICE.name, ALICE.password));
+    std::fs::write(
+        &auth_file,
+        serde_json::json!({ "auths": { reg.host(): { "auth": auth } } }).to_string(),
+    )
+    .unwrap();
+    let file_env = [("REGISTRY_AUTH_FILE", auth_file.to_str().unwrap())];
+    let image = format!("{}/{OCI_APP}", reg.host());
+
+    // By reference and by --registry: the file's login is used.
+    let out = run(&["tags", &image], &file_env, None);
+    assert_success(&out, &["tags", "auth file"]);
+    assert_eq!(lines(&out.stdout), [APP_TAG]);
+    let url = reg.url();
+    let out = run(&["--registry", &url, "tags", OCI_APP], &file_env, None);
+    assert_success(&out, &["--registry", "auth file"]);
+    assert_eq!(lines(&out.stdout), [APP_TAG]);
+
+    // Without the file: refused.
+    let out = run(&["tags", &image], &[], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("error: auth:"), "{}", stderr(&out));
+
+    // The environment wins over the file, and --password-stdin over both.
+    let wrong_env = [
+        ("REGISTRY_AUTH_FILE", auth_file.to_str().unwrap()),
+        ("REGC_USERNAME", ALICE.name),
+        ("REGC_PASSWORD", WRONG_PASSWORD),
+    ];
+    let out = run(&["tags", &image], &wrong_env, None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error: auth:"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains(WRONG_PASSWORD));
+    let out = run(
+        &["--username", ALICE.name, "--password-stdin", "tags", &image],
+        &wrong_env,
+        Some(ALICE.password),
+    );
+    assert_success(&out, &["--password-stdin over env"]);
+    assert_eq!(lines(&out.stdout), [APP_TAG]);
+}
+
+#[test]
+fn json_errors_on_stderr() {
+    let reg = Registry::open();
+    let out = run(
+        &["--json", "tags", &format!("{}/no/such-repo", reg.host())],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let v: Value = serde_json::from_str(&err).unwrap();
+    assert_eq!(v["error"]["kind"], "not_found");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no/such-repo"),
+        "{v}"
+    );
+
+    // Usage errors too, with exit 2; a value typed stays JSON, escaped.
+    for args in [
+        &["--json", "frob\u{1b}]0;x\u{7}"][..],
+        &["--json", "--registry", "x", "--timeout", "0", "ping"],
+        &["ping", "--json"],
+    ] {
+        let out = run(args, &[], None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_inert(&out.stderr, &format!("{args:?}"));
+        let v: Value = serde_json::from_slice(&out.stderr).unwrap();
+        assert_eq!(v["error"]["kind"], "usage", "{args:?}");
+    }
+    // Registry error messages with control characters stay one JSON line.
+    let body = serde_json::json!({
+        "errors": [{ "code": "NAME_UNKNOWN", "message": format!("gone{TITLE}\n{FORGED}") }]
+    })
+    .to_string();
+    let srv = fault::FaultServer::start_repeating(vec![fault::json(404, &body)]);
+    let out = run_against(&srv, &["--json", "tags", "team/app"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_inert(&out.stderr, "json error");
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains(FORGED),
+        "{v}"
+    );
+}
+
+/// With stderr on a terminal (a pty from util-linux `script`), pull draws a
+/// progress bar there; `pull_by_reference_unpacks_with_umoci` shows it
+/// stays quiet otherwise.
+#[test]
+fn pull_shows_a_progress_bar_on_a_terminal() {
+    let reg = Registry::open();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let command = format!(
+        "'{}' pull '{}/{OCI_APP}:{APP_TAG}' '{}' >/dev/null",
+        regc_path().display(),
+        reg.host(),
+        layout.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("HOME", empty_home())
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) is needed for a pty");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}\n{}", stderr(&out));
+    assert!(shown.contains("\r["), "{shown:?}");
+    assert!(shown.contains("] 100% "), "{shown:?}");
+    assert!(layout.join("index.json").is_file());
+}
+
+/// `--plain-http` is used for every registry it is given with: a TLS
+/// registry asked in plain http refuses, where the same command over https
+/// (the default, with its CA) works.
+#[test]
+fn plain_http_option_reaches_the_client() {
+    let tls = Registry::tls();
+    let ca = tls.ca_pem_path();
+    let image = format!("{}/{OCI_APP}", tls.host());
+    let base = ["--retries", "0", "--ca-cert", ca.to_str().unwrap()];
+    let mut args = base.to_vec();
+    args.extend(["tags", image.as_str()]);
+    let out = run(&args, &[], None);
+    assert_success(&out, &args);
+    let mut args = base.to_vec();
+    args.extend(["--plain-http", "--json", "tags", image.as_str()]);
+    let out = run(&args, &[], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP request to an HTTPS server"),
+        "{v}"
+    );
 }
