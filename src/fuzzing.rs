@@ -233,7 +233,8 @@ pub fn digest(data: &[u8]) {
                 assert_eq!(d.as_str(), s);
                 assert_eq!(d.hex().len(), d.algorithm().hex_len());
                 assert_eq!(format!("{}:{}", d.algorithm(), d.hex()), s);
-                assert_eq!(Digest::parse(&d.to_string()).ok().as_ref(), Some(&d));
+                let shown = d.to_string();
+                assert_eq!(Digest::parse(&shown).ok().as_ref(), Some(&d));
                 let json = serde_json::to_string(&d).expect("a digest serializes");
                 let back: Digest = serde_json::from_str(&json)
                     .unwrap_or_else(|e| panic!("digest JSON {json} does not reparse: {e}"));
