@@ -604,3 +604,25 @@ fn token_expires_in_1e19() {
 fn token_expires_in_u64_max() {
     fuzzing::token_response(br#"{"token":"t","expires_in":18446744073709551615}"#);
 }
+
+/// Found by the `token_response` fuzzer (minimised): an `issued_at` whose
+/// six bytes after the seconds start with `+`/`-` and hold a multi-byte
+/// character. `parse_rfc3339` slices `rest[3..4]` inside the character
+/// (src/auth/token.rs:251: "byte index 3 is not a char boundary"). A
+/// token server's answer reaches it through `issued_at`.
+#[test]
+fn rfc3339_offset_with_multibyte_character() {
+    fuzzing::token_response("0000-01-10T00:00:00.0+0\u{29a}00".as_bytes());
+    fuzzing::token_response(
+        r#"{"token":"t","expires_in":300,"issued_at":"2009-11-10T23:00:00+0é00"}"#.as_bytes(),
+    );
+}
+
+/// The same slicing one byte earlier: six bytes after the seconds that
+/// start with a multi-byte character panic at `rest[..1]`
+/// (src/auth/token.rs:251).
+#[test]
+fn rfc3339_multibyte_character_after_seconds() {
+    fuzzing::token_response("2009-11-10T23:00:00é0000".as_bytes());
+    fuzzing::token_response(r#"{"token":"t","issued_at":"2009-11-10T23:00:00é0000"}"#.as_bytes());
+}
