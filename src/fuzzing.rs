@@ -20,14 +20,14 @@ use url::Url;
 
 use crate::auth::challenge::{self as challenge_parser, Challenge};
 use crate::auth::scope::Scope;
-use crate::auth::token::{lifetime, margin, parse_rfc3339, TokenResponse};
+use crate::auth::token::{lifetime, margin, parse_rfc3339, refresh_at, TokenResponse};
 use crate::clock::{Clock, ManualClock};
 use crate::digest::{Algorithm, Digest, VerifyingReader};
 use crate::manifest::{media_type, ImageConfig, Manifest};
 use crate::pagination::next_link;
 use crate::platform::Platform;
-use crate::reference::{validate_repository, validate_tag, Reference};
-use crate::transport::retry::parse_retry_after;
+use crate::reference::{validate_repository, validate_tag, ImageReference, Reference};
+use crate::resilience::retry::parse_retry_after;
 
 /// The bytes as text, for parsers that take `&str`; `None` for invalid
 /// UTF-8 (headers reach the parsers as `&str` already).
@@ -172,16 +172,37 @@ pub fn link(data: &[u8]) {
     }
 }
 
-/// References, tags, repository names and repository scopes
-/// ([`Reference::parse`], [`validate_tag`], [`validate_repository`]). An
-/// accepted reference keeps its text and survives display → parse; a valid
-/// repository name makes a valid `repository:<name>:pull` scope.
+/// Image references, references, tags, repository names and repository
+/// scopes ([`ImageReference::parse`], [`Reference::parse`],
+/// [`validate_tag`], [`validate_repository`]). An accepted image reference
+/// survives display → parse and familiar → parse; an accepted reference
+/// keeps its text and survives display → parse; a valid repository name
+/// makes a valid `repository:<name>:pull` scope.
 ///
 /// ```
 /// registry_client::fuzzing::reference(b"v1.2.3");
 /// ```
 pub fn reference(data: &[u8]) {
     let Some(s) = text(data) else { return };
+    match ImageReference::parse(s) {
+        Ok(r) => {
+            for shown in [r.to_string(), r.familiar()] {
+                let again = ImageReference::parse(&shown)
+                    .unwrap_or_else(|e| panic!("{shown:?} (from {s:?}) does not reparse: {e}"));
+                assert_eq!(
+                    again, r,
+                    "image reference round trip of {s:?} via {shown:?}"
+                );
+            }
+            assert!(validate_repository(r.repository()).is_ok(), "{s:?}");
+            let _ = (
+                r.api_host(),
+                r.reference(),
+                r.with_default_tag().to_string(),
+            );
+        }
+        Err(e) => exercise_message(&e),
+    }
     match Reference::parse(s) {
         Ok(r) => {
             assert_eq!(r.as_str(), s, "reference text changed");
@@ -402,8 +423,9 @@ fn check_rfc3339(s: &str) {
 
 /// A token endpoint's JSON answer, decoded as the token fetch decodes it,
 /// then the token's lifetime and refresh time computed against a
-/// [`ManualClock`] as the fetch does. The lifetime is at least 60 s and
-/// `expires_in` when that is all there is; the token is refreshed after
+/// [`ManualClock`] as the fetch does. The lifetime is at least 60 s, at
+/// most `expires_in` (exactly that up to an hour) when that is all there
+/// is; the token is refreshed after
 /// now and before it expires. `issued_at` and the whole input as text go
 /// through the RFC 3339 parser, whose accepted times survive being written
 /// back.
@@ -433,16 +455,25 @@ pub fn token_response(data: &[u8]) {
     );
     if parsed.issued_at.is_none() {
         if let Some(secs) = parsed.expires_in.as_ref().and_then(|v| v.as_u64()) {
-            assert_eq!(life, Duration::from_secs(secs.max(60)));
+            // Absurd lifetimes are capped; an hour never is.
+            assert!(
+                life <= Duration::from_secs(secs.max(60)),
+                "{life:?} for {secs}"
+            );
+            if secs <= 3600 {
+                assert_eq!(life, Duration::from_secs(secs.max(60)));
+            }
         }
     }
     let m = margin(life);
     assert!(m < life && m <= Duration::from_secs(30), "margin {m:?}");
-    // The same arithmetic as the token fetch (src/auth/token.rs, `fetch`):
-    // keep the two in step.
     let now = clock.now();
-    let refresh_at = now + life - margin(life);
-    assert!(refresh_at > now && refresh_at < now + life);
+    let at = refresh_at(now, life);
+    assert!(at > now, "refreshed at once: lifetime {life:?}");
+    assert!(
+        at.duration_since(now) < life,
+        "refreshed after expiry: {life:?}"
+    );
 }
 
 /// `Retry-After` (`parse_retry_after`) at a fixed time: digits give that
