@@ -49,6 +49,9 @@ pub mod digest;
 // the same.
 #[allow(unsafe_code)]
 mod ffi;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod header_syntax;
 pub(crate) mod http;
 pub(crate) mod json;
@@ -56,6 +59,8 @@ pub mod layout;
 pub mod manifest;
 pub mod pagination;
 pub mod platform;
+#[cfg(test)]
+mod proptests;
 pub mod reference;
 mod registries;
 pub(crate) mod request;

@@ -130,7 +130,11 @@ fn index_entries_de<'de, D: Deserializer<'de>>(
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
     /// The media type of the referenced content; empty when absent.
-    #[serde(default, deserialize_with = "media_type_de")]
+    #[serde(
+        default,
+        deserialize_with = "media_type_de",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub media_type: String,
     /// The digest of the referenced content.
     pub digest: Digest,

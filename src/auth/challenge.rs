@@ -183,6 +183,14 @@ impl<'a> Parser<'a> {
             if self.i == vs {
                 return Err(self.err(vs, &format!("parameter {name:?} has no value")));
             }
+            // The same rule as in a quoted string: no control character,
+            // C1 (U+0080..U+009F) included.
+            if let Some((off, _)) = self.h[vs..self.i]
+                .char_indices()
+                .find(|(_, c)| c.is_control())
+            {
+                return Err(self.err(vs + off, "unexpected character in parameter value"));
+            }
             self.h[vs..self.i].to_owned()
         };
         Ok((name, value))
@@ -540,6 +548,9 @@ mod tests {
             (r#"Bearer realm=, service="b""#, "missing auth scheme"),
             ("Bearer realm=a\"b", "unexpected character"),
             ("Bearer realm=\"a\u{7}b\"", "control character"),
+            // Found by the property tests: a C1 control in a bare value was
+            // accepted, though the same text quoted was not.
+            ("Bearer service=a\u{85}b", "unexpected character"),
             ("Bearer realm=a\u{1}b", "unexpected character"),
             (r#"Bearer"realm""#, "unexpected character after auth scheme"),
             (

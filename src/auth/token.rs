@@ -192,15 +192,15 @@ pub(crate) struct Fetcher<'a> {
 }
 
 #[derive(Deserialize)]
-struct TokenResponse {
+pub(crate) struct TokenResponse {
     #[serde(default)]
-    token: Option<String>,
+    pub(crate) token: Option<String>,
     #[serde(default)]
-    access_token: Option<String>,
+    pub(crate) access_token: Option<String>,
     #[serde(default)]
-    expires_in: Option<serde_json::Value>,
+    pub(crate) expires_in: Option<serde_json::Value>,
     #[serde(default)]
-    issued_at: Option<String>,
+    pub(crate) issued_at: Option<String>,
     /// A new refresh token, when the server rotates it: a secret too.
     #[serde(default)]
     refresh_token: Option<String>,
@@ -333,7 +333,7 @@ impl Fetcher<'_> {
 
 /// When to stop using a token that lives `lifetime` from `now`; a time the
 /// clock cannot represent means "as late as it can", never a panic.
-fn refresh_at(now: Instant, lifetime: Duration) -> Instant {
+pub(crate) fn refresh_at(now: Instant, lifetime: Duration) -> Instant {
     let usable = lifetime.saturating_sub(margin(lifetime));
     now.checked_add(usable).unwrap_or(now)
 }
@@ -341,7 +341,7 @@ fn refresh_at(now: Instant, lifetime: Duration) -> Instant {
 /// How long a token may still be used: `expires_in` (at least 60 s),
 /// counted from `issued_at` when the server's clock says it was issued
 /// earlier than now, never beyond what our own clock allows.
-fn lifetime(
+pub(crate) fn lifetime(
     expires_in: Option<&serde_json::Value>,
     issued_at: Option<&str>,
     now: SystemTime,
@@ -364,12 +364,12 @@ fn lifetime(
 
 /// Stop using a token a little before it expires, so a request does not
 /// arrive with one that has just run out.
-fn margin(lifetime: Duration) -> Duration {
+pub(crate) fn margin(lifetime: Duration) -> Duration {
     (lifetime / 10).min(Duration::from_secs(30))
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
-fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+pub(crate) fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     let b = s.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
