@@ -712,7 +712,9 @@ fn check_regc(markers: &Markers, s: &Scenario, registry: &str, password: &str, j
     let stderr = String::from_utf8_lossy(&out.stderr);
     let what = format!("regc {:?} (--json: {json})", s.op);
     assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
-    assert!(stderr.starts_with("error: "), "{what}: {stderr}");
+    // One line on stderr: `error: …`, or under --json a JSON object.
+    let prefix = if json { "{\"error\":" } else { "error: " };
+    assert!(stderr.starts_with(prefix), "{what}: {stderr}");
     markers.assert_clean(&format!("{what} stdout"), &stdout);
     markers.assert_clean(&format!("{what} stderr"), &stderr);
     if s.shown {
