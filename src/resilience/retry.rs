@@ -220,6 +220,14 @@ mod tests {
     }
 
     #[test]
+    fn splitmix64_is_the_reference_finaliser() {
+        // The first output of SplitMix64 seeded with 0 (Vigna's reference
+        // implementation): the finaliser applied to the golden gamma.
+        assert_eq!(splitmix64(0x9E37_79B9_7F4A_7C15), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(splitmix64(0x3C6E_F372_FE94_F82A), 0x6E78_9E6A_A1B9_65F4);
+    }
+
+    #[test]
     fn equal_jitter_covers_both_ends() {
         let d = Duration::from_millis(1000);
         assert_eq!(equal_jitter(d, 0), Duration::from_millis(500));
