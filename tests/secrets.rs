@@ -20,14 +20,15 @@ mod fault;
 mod images;
 #[path = "support/markers.rs"]
 mod markers;
+#[path = "support/regc.rs"]
+mod regc_bin;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use fault::*;
 use markers::*;
+use regc_bin::regc_path;
 use registry_client::{Client, ClientBuilder, Error};
 use serde_json::json;
 
@@ -660,33 +661,6 @@ fn markers_find_whole_escaped_and_cut_secrets() {
 // ---------------------------------------------------------------------------
 // regc
 // ---------------------------------------------------------------------------
-
-fn find_regc() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    exe.ancestors()
-        .skip(1)
-        .map(|d| d.join("examples").join("regc"))
-        .find(|p| p.is_file())
-}
-
-/// The `regc` example built by `cargo test` next to this test binary; built
-/// once with `cargo build --example regc` when it is not there.
-fn regc_path() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = find_regc() {
-            return p;
-        }
-        let cargo = option_env!("CARGO").unwrap_or("cargo");
-        let status = Command::new(cargo)
-            .args(["build", "--example", "regc"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cannot run cargo build --example regc");
-        assert!(status.success(), "cargo build --example regc failed");
-        find_regc().expect("regc not found after cargo build --example regc")
-    })
-}
 
 fn regc(registry: &str, password: &str, json: bool, op: Op) -> Output {
     let mut args = vec!["--registry", registry, "--retries", "0", "--timeout", "5"];

@@ -28,7 +28,7 @@ use crate::digest::Digest;
 use crate::text::quote;
 use crate::{Error, Result};
 
-use super::{check_component, Reference, MAX_REPOSITORY_LEN, MAX_TAG_LEN};
+use super::{check_component_at, Reference, MAX_REPOSITORY_LEN, MAX_TAG_LEN};
 
 /// Docker Hub's name in references.
 pub const DOCKER_HUB: &str = "docker.io";
@@ -518,8 +518,7 @@ impl Parser<'_> {
         }
         let mut offset = at;
         for component in path.split('/') {
-            if let Err(why) = check_component(component) {
-                let i = offending(component, why);
+            if let Err((i, why)) = check_component_at(component) {
                 return Err(self.error(offset + i, why));
             }
             offset += component.len() + 1;
@@ -581,47 +580,6 @@ impl Parser<'_> {
             }
         })
     }
-}
-
-/// Where in `component` the problem `why` (from [`check_component`]) is.
-fn offending(component: &str, why: &str) -> usize {
-    let b = component.as_bytes();
-    let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
-    if b.is_empty() {
-        return 0;
-    }
-    if why.starts_with("uppercase") {
-        return b.iter().position(u8::is_ascii_uppercase).unwrap_or(0);
-    }
-    if why.starts_with("only") {
-        return b
-            .iter()
-            .position(|&x| !(alnum(x) || matches!(x, b'.' | b'_' | b'-')))
-            .unwrap_or(0);
-    }
-    if why.contains("must start") {
-        return 0;
-    }
-    if why.contains("must end") {
-        return b.len() - 1;
-    }
-    // A bad separator: the first run of separators that is not allowed.
-    let mut i = 0;
-    while i < b.len() {
-        if alnum(b[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && !alnum(b[i]) {
-            i += 1;
-        }
-        let sep = &b[start..i];
-        if !(matches!(sep, b"." | b"_" | b"__") || sep.iter().all(|&x| x == b'-')) {
-            return start;
-        }
-    }
-    0
 }
 
 #[cfg(test)]

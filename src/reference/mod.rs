@@ -22,25 +22,40 @@ pub const MAX_TAG_LEN: usize = 128;
 /// Checks one path component: `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`.
 /// Returns why it is invalid.
 pub(crate) fn check_component(c: &str) -> std::result::Result<(), &'static str> {
+    check_component_at(c).map_err(|(_, why)| why)
+}
+
+/// As [`check_component`], with the byte offset in `c` where the problem
+/// is (for errors that point at a position).
+pub(crate) fn check_component_at(c: &str) -> std::result::Result<(), (usize, &'static str)> {
     let b = c.as_bytes();
     if b.is_empty() {
-        return Err("empty path component");
+        return Err((0, "empty path component"));
     }
-    if let Some(&bad) = b.iter().find(|&&x| {
+    if let Some((at, &bad)) = b.iter().enumerate().find(|(_, &x)| {
         !(x.is_ascii_lowercase() || x.is_ascii_digit() || matches!(x, b'.' | b'_' | b'-'))
     }) {
-        return Err(if bad.is_ascii_uppercase() {
-            "uppercase letters are not allowed"
-        } else {
-            "only lowercase letters, digits, '.', '_', '-' and '/' are allowed"
-        });
+        return Err((
+            at,
+            if bad.is_ascii_uppercase() {
+                "uppercase letters are not allowed"
+            } else {
+                "only lowercase letters, digits, '.', '_', '-' and '/' are allowed"
+            },
+        ));
     }
     let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
     if !alnum(b[0]) {
-        return Err("a path component must start with a lowercase letter or digit");
+        return Err((
+            0,
+            "a path component must start with a lowercase letter or digit",
+        ));
     }
     if !alnum(b[b.len() - 1]) {
-        return Err("a path component must end with a lowercase letter or digit");
+        return Err((
+            b.len() - 1,
+            "a path component must end with a lowercase letter or digit",
+        ));
     }
     // Check every run of separators between alphanumerics.
     let mut i = 0;
@@ -56,7 +71,10 @@ pub(crate) fn check_component(c: &str) -> std::result::Result<(), &'static str> 
         let sep = &b[start..i];
         let ok = matches!(sep, b"." | b"_" | b"__") || sep.iter().all(|&x| x == b'-');
         if !ok {
-            return Err("invalid separator: use one '.', one or two '_', or dashes");
+            return Err((
+                start,
+                "invalid separator: use one '.', one or two '_', or dashes",
+            ));
         }
     }
     Ok(())
