@@ -615,6 +615,8 @@ mod tests {
             assert!(c.get(&k(key)).is_some(), "{key}");
         }
         assert_eq!(c.stats().evictions, 1);
+        // What the expired entry held is given back exactly.
+        assert_eq!((c.stats().entries, c.stats().bytes), (3, 3));
     }
 
     #[test]
