@@ -62,6 +62,33 @@ impl fmt::Display for AddressRefused {
 
 impl std::error::Error for AddressRefused {}
 
+impl AddressRefused {
+    /// The refusal as the I/O error ureq passes up from a resolver.
+    fn error(host: String, addr: IpAddr) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            AddressRefused { host, addr },
+        )
+    }
+}
+
+/// Why `host`, resolved to `addrs`, is internal: its first internal
+/// address, or for a name that is internal by itself (`localhost`) its first
+/// address at all (loopback when it resolved to none).
+fn internal_address(host: &str, addrs: &[SocketAddr]) -> Option<IpAddr> {
+    let by_address = addrs
+        .iter()
+        .map(SocketAddr::ip)
+        .find(|ip| is_internal_ip(*ip));
+    by_address.or_else(|| {
+        is_internal_name(host).then(|| {
+            addrs
+                .first()
+                .map_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), SocketAddr::ip)
+        })
+    })
+}
+
 /// A lookup's answer and when it was made.
 type Looked = (Instant, Vec<SocketAddr>);
 
@@ -131,10 +158,7 @@ impl PolicyResolver {
             return Ok(());
         };
         if is_internal_ip(ip) && !self.registry_is_internal(timeout) {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::PermissionDenied,
-                AddressRefused { host, addr: ip },
-            ));
+            return Err(AddressRefused::error(host, ip));
         }
         Ok(())
     }
@@ -185,7 +209,7 @@ impl PolicyResolver {
                 let internal = is_internal_name(&self.registry_host)
                     || self
                         .lookup(&self.registry_host, self.registry_port, timeout)
-                        .map(|a| a.iter().any(|s| is_internal_ip(s.ip())))
+                        .map(|a| internal_address(&self.registry_host, &a).is_some())
                         // Unknown: the rule cannot be applied against it.
                         .unwrap_or(true);
                 self.learn(internal);
@@ -220,28 +244,11 @@ impl Resolver for PolicyResolver {
             // A proxy the user configured: allowed wherever it is.
         } else if host == self.registry_host && port == self.registry_port {
             if !self.registry_forced_public && self.registry.load(Ordering::Relaxed) == UNKNOWN {
-                self.learn(is_internal_name(&host) || addrs.iter().any(|a| is_internal_ip(a.ip())));
+                self.learn(internal_address(&host, &addrs).is_some());
             }
         } else if !self.registry_is_internal(limit) {
-            if let Some(bad) = addrs.iter().find(|a| is_internal_ip(a.ip())) {
-                let refused = AddressRefused {
-                    host: host.clone(),
-                    addr: bad.ip(),
-                };
-                return Err(ureq::Error::Io(std::io::Error::new(
-                    std::io::ErrorKind::PermissionDenied,
-                    refused,
-                )));
-            }
-            if is_internal_name(&host) {
-                let refused = AddressRefused {
-                    host: host.clone(),
-                    addr: addrs[0].ip(),
-                };
-                return Err(ureq::Error::Io(std::io::Error::new(
-                    std::io::ErrorKind::PermissionDenied,
-                    refused,
-                )));
+            if let Some(addr) = internal_address(&host, &addrs) {
+                return Err(ureq::Error::Io(AddressRefused::error(host, addr)));
             }
         }
         let family = config.ip_family();
