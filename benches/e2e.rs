@@ -8,7 +8,9 @@
 //! baseline alternately, `RUNS` times, and shows the median (min–max).
 //! `REGC_BENCH_TINY=1` runs every row once with tiny sizes (what
 //! `scripts/test` does so the benchmark cannot rot); it judges nothing and
-//! writes `e2e-bench-tiny.json`.
+//! writes `e2e-bench-tiny.json`. `REGC_BENCH_ROWS=curl,syscalls,blob,pull,
+//! upload,threads,cache,c,tokens` (any of them) runs only those rows and
+//! writes `e2e-bench-partial.json`.
 //!
 //! Processes: the curl, skopeo and C baselines are separate processes, so
 //! our side of those rows is a separate process too (this binary re-run
@@ -270,6 +272,22 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 }
 
 // ------------------------------------------------------------ child modes
+
+/// This binary as a child, run under `REGC_BENCH_WRAP` when set (e.g.
+/// `REGC_BENCH_WRAP="perf record -g -o FILE --" REGC_BENCH_ROWS=blob` to
+/// profile the blob child; the figures then include the wrapper).
+fn our_child(me: &Path) -> Command {
+    let wrap = std::env::var("REGC_BENCH_WRAP").unwrap_or_default();
+    let mut words = wrap.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(words).arg(me);
+            c
+        }
+        None => Command::new(me),
+    }
+}
 
 /// `--child-manifests URL REPO COUNT [CA]`: the Rust side of the curl and C
 /// rows (and what strace watches): one client, cache off, tags `t0`… one
@@ -564,40 +582,63 @@ fn main() {
         }
     );
 
+    // `REGC_BENCH_ROWS=blob,pull` runs only those groups (all by default).
+    let only = std::env::var("REGC_BENCH_ROWS").unwrap_or_default();
+    let wanted = |group: &str| only.is_empty() || only.split(',').any(|g| g.trim() == group);
     let mut rows = Vec::new();
-    rows.extend(manifests_vs_curl(&sizes, &me, &plain, None, work.path()));
-    rows.extend(manifests_vs_curl(
-        &sizes,
-        &me,
-        &tls,
-        Some(tls.ca_pem_path()),
-        work.path(),
-    ));
-    rows.push(syscalls_per_request(&sizes, &me, &plain, work.path()));
-    rows.extend(blob_to_sink(&sizes, &me, &plain, work.path()));
-    rows.extend(pull_vs_skopeo(&sizes, &me, &plain, work.path()));
+    if wanted("curl") {
+        rows.extend(manifests_vs_curl(&sizes, &me, &plain, None, work.path()));
+        rows.extend(manifests_vs_curl(
+            &sizes,
+            &me,
+            &tls,
+            Some(tls.ca_pem_path()),
+            work.path(),
+        ));
+    }
+    if wanted("syscalls") {
+        rows.push(syscalls_per_request(&sizes, &me, &plain, work.path()));
+    }
+    if wanted("blob") {
+        rows.extend(blob_to_sink(&sizes, &me, &plain, work.path()));
+    }
+    if wanted("pull") {
+        rows.extend(pull_vs_skopeo(&sizes, &me, &plain, work.path()));
+    }
     // ---- UPLOAD ROW (issue 10, added by the write path's author) ----
     // "256 MiB blob upload vs `curl -T` of the same file to the same upload
-    // URL, ≥ 0.9 ×" goes here once the client can upload.
-    rows.push(Row {
-        figure: "256 MiB blob upload vs curl -T".into(),
-        ours: "—".into(),
-        baseline: "—".into(),
-        ratio: None,
-        target: "≥ 0.9 ×".into(),
-        met: None,
-        json: json!({"pending": "write path (issue 10)"}),
-    });
+    // URL, ≥ 0.9 ×" goes here once the client can upload (group "upload").
+    if wanted("upload") {
+        rows.push(Row {
+            figure: "256 MiB blob upload vs curl -T".into(),
+            ours: "not measured yet (write path, issue 10)".into(),
+            baseline: "—".into(),
+            ratio: None,
+            target: "≥ 0.9 ×".into(),
+            met: None,
+            json: json!({"pending": "write path (issue 10)"}),
+        });
+    }
     // ---- end of the upload row ----
-    rows.push(threads_vs_sequential(&sizes, &plain));
-    rows.extend(cache_hits(&sizes, &plain));
-    rows.push(c_api(&sizes, &me, &plain, work.path()));
-    rows.push(tokens_and_connections(&sizes));
+    if wanted("threads") {
+        rows.push(threads_vs_sequential(&sizes, &plain));
+    }
+    if wanted("cache") {
+        rows.extend(cache_hits(&sizes, &plain));
+    }
+    if wanted("c") {
+        rows.push(c_api(&sizes, &me, &plain, work.path()));
+    }
+    if wanted("tokens") {
+        rows.push(tokens_and_connections(&sizes));
+    }
 
     let load_after = loadavg();
     print_table(&rows, &sizes, &load_before, &load_after);
     let out = target_dir().join(if sizes.tiny {
         "e2e-bench-tiny.json"
+    } else if !only.is_empty() {
+        "e2e-bench-partial.json"
     } else {
         "e2e-bench.json"
     });
@@ -780,7 +821,7 @@ fn blob_to_sink(sizes: &Sizes, me: &Path, reg: &Registry, work: &Path) -> Vec<Ro
     let mut rss = Samples::default();
     let mut hash = Samples::default();
     for _ in 0..sizes.runs {
-        let mut child = Command::new(me);
+        let mut child = our_child(me);
         child.args(["--child-blob", &reg.url(), BLOB_REPO, &digest]);
         let (_, peak, out) = timed_rss(&child, &work.join("time-blob"), "blob child");
         let mut f = out.split_whitespace();
@@ -830,7 +871,7 @@ fn pull_vs_skopeo(sizes: &Sizes, me: &Path, reg: &Registry, work: &Path) -> Vec<
             let dir = work.join(format!("pull-{side}-{run}"));
             let mut cmd;
             if side == "ours" {
-                cmd = Command::new(me);
+                cmd = our_child(me);
                 cmd.arg("--child-pull")
                     .args([reg.url().as_str(), IMAGE_REPO, IMAGE_TAG])
                     .arg(&dir);

@@ -15,6 +15,7 @@ use crate::request::Request;
 use crate::text::quote;
 use crate::{Error, Result};
 
+use super::blob_pipeline;
 use super::cached::{blob_cost, BlobKey};
 use super::{Client, ToDigest};
 
@@ -238,6 +239,16 @@ impl BlobReader {
     /// Copies the rest of the blob into `out` and returns the bytes copied,
     /// after the digest has been checked. Errors are this crate's.
     pub fn copy_to(mut self, out: &mut dyn Write) -> Result<u64> {
+        // Untouched and not small: hashed on a second thread while the
+        // next bytes arrive (blob_pipeline.rs).
+        if self.inner.bytes_read() == 0
+            && !self.inner.is_verified()
+            && self.size.is_none_or(|n| n >= blob_pipeline::MIN_SIZE)
+        {
+            let digest = self.inner.expected().clone();
+            let mut body = self.inner.into_inner();
+            return blob_pipeline::copy_verified(&mut body, &digest, self.size, &self.url, out);
+        }
         let mut buf = vec![0u8; 64 << 10];
         let mut total = 0u64;
         loop {

@@ -14,6 +14,7 @@
 //! `invalidate_*` drop what a write changed.
 
 mod args;
+mod blob_pipeline;
 mod blobs;
 mod builder;
 mod cached;
