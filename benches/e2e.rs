@@ -24,7 +24,7 @@
 mod support;
 
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -227,19 +227,67 @@ fn timed(cmd: &mut Command, what: &str) -> (f64, String) {
     (secs, String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Runs `inner` under `/usr/bin/time`: (wall seconds, peak RSS in MiB, stdout).
-fn timed_rss(inner: &Command, stats: &Path, what: &str) -> (f64, f64, String) {
+/// What `/usr/bin/time` saw of a child.
+struct Usage {
+    wall: f64,
+    peak_mib: f64,
+    /// User + system CPU seconds.
+    cpu: f64,
+}
+
+/// Runs `inner` under `/usr/bin/time`: its usage and its stdout.
+fn timed_rss(inner: &Command, stats: &Path, what: &str) -> (Usage, String) {
     let mut cmd = Command::new("/usr/bin/time");
-    cmd.args(["-f", "%e %M", "-o"]).arg(stats);
+    cmd.args(["-f", "%e %M %U %S", "-o"]).arg(stats);
     cmd.arg(inner.get_program()).args(inner.get_args());
-    let (secs, stdout) = timed(&mut cmd, what);
+    let (wall, stdout) = timed(&mut cmd, what);
     let text = fs::read_to_string(stats).expect("/usr/bin/time output");
-    let kib: f64 = text
+    let f: Vec<f64> = text
         .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("/usr/bin/time output: {text:?}"));
-    (secs, kib / 1024.0, stdout)
+        .map(|v| v.parse().unwrap_or(f64::NAN))
+        .collect();
+    assert!(
+        f.len() == 4 && f.iter().all(|v| v.is_finite()),
+        "/usr/bin/time output: {text:?}"
+    );
+    let usage = Usage {
+        wall,
+        peak_mib: f[1] / 1024.0,
+        cpu: f[2] + f[3],
+    };
+    (usage, stdout)
+}
+
+/// CPU seconds (user + system) a process has used so far, from
+/// `/proc/PID/stat` (clock ticks, 100 per second on Linux).
+fn cpu_seconds(pid: &str) -> f64 {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = &text[text.rfind(')').expect("stat format") + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>().expect("utime") + f[12].parse::<f64>().expect("stime");
+    ticks / 100.0
+}
+
+/// Writes `bytes` to a new file in `dir` in 1 MiB writes and syncs it:
+/// the seconds the disk takes to keep that much (what a pull that makes
+/// its blobs durable cannot go below).
+fn disk_floor(dir: &Path, bytes: usize) -> f64 {
+    let path = dir.join("disk-floor");
+    let chunk = noise(1 << 20, 7);
+    let t = Instant::now();
+    let mut f = fs::File::create(&path).expect("disk floor file");
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        f.write_all(&chunk[..n]).expect("disk floor write");
+        left -= n;
+    }
+    f.sync_all().expect("disk floor sync");
+    drop(f);
+    let secs = t.elapsed().as_secs_f64();
+    fs::remove_file(&path).expect("disk floor clean up");
+    secs
 }
 
 fn loadavg() -> String {
@@ -823,7 +871,8 @@ fn blob_to_sink(sizes: &Sizes, me: &Path, reg: &Registry, work: &Path) -> Vec<Ro
     for _ in 0..sizes.runs {
         let mut child = our_child(me);
         child.args(["--child-blob", &reg.url(), BLOB_REPO, &digest]);
-        let (_, peak, out) = timed_rss(&child, &work.join("time-blob"), "blob child");
+        let (usage, out) = timed_rss(&child, &work.join("time-blob"), "blob child");
+        let peak = usage.peak_mib;
         let mut f = out.split_whitespace();
         let secs: f64 = f.next().and_then(|s| s.parse().ok()).expect("child secs");
         let n: usize = f.next().and_then(|s| s.parse().ok()).expect("child bytes");
@@ -865,8 +914,12 @@ fn pull_vs_skopeo(sizes: &Sizes, me: &Path, reg: &Registry, work: &Path) -> Vec<
     let mut ours_rss = Samples::default();
     let mut sk = Samples::default();
     let mut sk_rss = Samples::default();
+    let mut floor = Samples::default();
+    let mut ours_cpu = Samples::default();
+    let mut sk_cpu = Samples::default();
     let stats = work.join("time-pull");
     for run in 0..sizes.runs {
+        floor.push(disk_floor(work, sizes.layers * sizes.layer_bytes));
         for side in ["ours", "skopeo"] {
             let dir = work.join(format!("pull-{side}-{run}"));
             let mut cmd;
@@ -886,7 +939,8 @@ fn pull_vs_skopeo(sizes: &Sizes, me: &Path, reg: &Registry, work: &Path) -> Vec<
                 .arg(format!("docker://{}/{IMAGE_REPO}:{IMAGE_TAG}", reg.host()))
                 .arg(format!("oci:{}:{IMAGE_TAG}", dir.display()));
             }
-            let (secs, peak, _) = timed_rss(&cmd, &stats, side);
+            let (usage, _) = timed_rss(&cmd, &stats, side);
+            let (secs, peak) = (usage.wall, usage.peak_mib);
             // Both wrote the same image under the tag.
             let index: Value =
                 serde_json::from_slice(&fs::read(dir.join("index.json")).expect("index.json"))
@@ -904,9 +958,11 @@ fn pull_vs_skopeo(sizes: &Sizes, me: &Path, reg: &Registry, work: &Path) -> Vec<
             if side == "ours" {
                 ours.push(secs);
                 ours_rss.push(peak);
+                ours_cpu.push(usage.cpu);
             } else {
                 sk.push(secs);
                 sk_rss.push(peak);
+                sk_cpu.push(usage.cpu);
             }
         }
     }
@@ -918,11 +974,18 @@ fn pull_vs_skopeo(sizes: &Sizes, me: &Path, reg: &Registry, work: &Path) -> Vec<
     vec![
         Row::at_least(
             &format!("{what}: time"),
-            ours.show("s"),
-            format!("skopeo copy: {}", sk.show("s")),
+            format!("{}, CPU {}", ours.show("s"), ours_cpu.show("s")),
+            format!(
+                "skopeo copy: {}, CPU {}; disk floor (same bytes written + fsync): {}",
+                sk.show("s"),
+                sk_cpu.show("s"),
+                floor.show("s")
+            ),
             sk.median() / ours.median(),
             3.0,
-            json!({"ours_s": ours.json(), "skopeo_s": sk.json()}),
+            json!({"ours_s": ours.json(), "skopeo_s": sk.json(), "disk_floor_s": floor.json(),
+                   "ours_cpu_s": ours_cpu.json(), "skopeo_cpu_s": sk_cpu.json(),
+                   "best_possible_ratio": sk.median() / floor.median()}),
         ),
         Row::at_least(
             &format!("{what}: peak RSS (skopeo's / ours)"),
@@ -942,7 +1005,11 @@ fn threads_vs_sequential(sizes: &Sizes, reg: &Registry) -> Row {
     let threads = sizes.threads;
     let mut seq = Samples::default();
     let mut par = Samples::default();
+    // CPU seconds per run, this process and the registry together.
+    let mut par_cpu = Samples::default();
     let url = reg.url();
+    let registry = reg.pid().to_string();
+    let cpu = || cpu_seconds("self") + cpu_seconds(&registry);
     for _ in 0..sizes.runs {
         let t = Instant::now();
         let client = Client::builder(&url).cache_capacity(0).build().unwrap();
@@ -951,6 +1018,7 @@ fn threads_vs_sequential(sizes: &Sizes, reg: &Registry) -> Row {
         }
         seq.push(t.elapsed().as_secs_f64());
 
+        let c0 = cpu();
         let t = Instant::now();
         let client = Client::builder(&url).cache_capacity(0).build().unwrap();
         thread::scope(|s| {
@@ -964,14 +1032,28 @@ fn threads_vs_sequential(sizes: &Sizes, reg: &Registry) -> Row {
             }
         });
         par.push(t.elapsed().as_secs_f64());
+        par_cpu.push(cpu() - c0);
     }
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    // With every core busy, the threads cannot finish before the CPU time
+    // the work takes (client + registry) spread over the cores.
+    let floor = par_cpu.median() / cores as f64;
     Row::at_least(
         &format!("{n} manifests, {threads} threads sharing one client"),
         par.show("s"),
-        format!("sequential: {}", seq.show("s")),
+        format!(
+            "sequential: {}; CPU (client + registry) of the threaded run: {} = {} µs per request, \
+             so ≥ {} s on {cores} cores (best ratio {})",
+            seq.show("s"),
+            par_cpu.show("s"),
+            fmt_num(par_cpu.median() * 1e6 / n as f64),
+            fmt_num(floor),
+            fmt_num(seq.median() / floor)
+        ),
         seq.median() / par.median(),
         1.5,
-        json!({"threads_s": par.json(), "sequential_s": seq.json()}),
+        json!({"threads_s": par.json(), "sequential_s": seq.json(), "cpu_s": par_cpu.json(),
+               "cores": cores, "best_possible_ratio": seq.median() / floor}),
     )
 }
 
