@@ -1066,27 +1066,33 @@ fn cache_hits(sizes: &Sizes, reg: &Registry) -> Vec<Row> {
     let threads = sizes.threads;
     let mut one = Samples::default();
     let mut scaling = Samples::default();
-    for _ in 0..sizes.runs {
-        let t = Instant::now();
+    // CPU nanoseconds per hit, one thread and all threads: with no
+    // contention they are the same whatever the load on the machine.
+    let mut one_cpu = Samples::default();
+    let mut all_cpu = Samples::default();
+    let run = || {
+        let cpu = thread_cpu_ns();
         for _ in 0..hits {
             std::hint::black_box(client.get_manifest(MANY, "t0").unwrap());
         }
+        thread_cpu_ns() - cpu
+    };
+    for _ in 0..sizes.runs {
+        let t = Instant::now();
+        let cpu = run();
         let single = t.elapsed().as_secs_f64();
         one.push(single * 1e6 / hits as f64);
+        one_cpu.push(cpu / hits as f64);
 
         let t = Instant::now();
-        thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| {
-                    for _ in 0..hits {
-                        std::hint::black_box(client.get_manifest(MANY, "t0").unwrap());
-                    }
-                });
-            }
+        let cpu: f64 = thread::scope(|s| {
+            let handles: Vec<_> = (0..threads).map(|_| s.spawn(run)).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
         });
         let all = t.elapsed().as_secs_f64();
         // Hits per second of all threads over one thread's.
         scaling.push((threads * hits) as f64 / all / (hits as f64 / single));
+        all_cpu.push(cpu / (threads * hits) as f64);
     }
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     vec![
@@ -1102,13 +1108,27 @@ fn cache_hits(sizes: &Sizes, reg: &Registry) -> Vec<Row> {
         Row::at_least(
             &format!("cache hits, {threads} threads: throughput over one thread's ({cores} cores)"),
             scaling.show("×"),
-            "1 thread".into(),
+            format!(
+                "1 thread; CPU per hit: 1 thread {}, {threads} threads {}",
+                one_cpu.show("ns"),
+                all_cpu.show("ns")
+            ),
             scaling.median(),
             // Scaling cannot pass the core count; 3/4 of it is the target.
             0.75 * cores.min(threads) as f64,
-            json!({"scaling": scaling.json(), "cores": cores}),
+            json!({"scaling": scaling.json(), "cores": cores,
+                   "cpu_ns_per_hit_one": one_cpu.json(), "cpu_ns_per_hit_all": all_cpu.json()}),
         ),
     ]
+}
+
+/// CPU time of the calling thread so far, in nanoseconds
+/// (`/proc/thread-self/schedstat`).
+fn thread_cpu_ns() -> f64 {
+    fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .expect("/proc/thread-self/schedstat")
 }
 
 /// The C API from a C program vs the same work through Rust (both child
