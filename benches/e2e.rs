@@ -711,8 +711,8 @@ fn main() {
 
 fn print_table(rows: &[Row], sizes: &Sizes, before: &str, after: &str) {
     println!(
-        "\nregistry-client e2e benchmark: median (min–max) of {} run(s) per figure, \
-         load average {before} before, {after} after{}\n",
+        "\nregistry-client e2e benchmark: median (min–max) of {} run(s) per figure (the C API \
+         row twice that), load average {before} before, {after} after{}\n",
         sizes.runs,
         if sizes.tiny {
             "; TINY sizes, nothing judged"
