@@ -507,7 +507,13 @@ impl Drop for CountingRelay {
 /// System calls of a `--child-manifests` run under `strace -f`, by name,
 /// plus the signs of a name lookup (files the resolver reads, DNS
 /// sockets), and the threads created.
-fn strace_counts(me: &Path, url: &str, count: usize, file: &Path) -> Vec<(String, f64)> {
+fn strace_counts(
+    me: &Path,
+    url: &str,
+    ca: Option<&Path>,
+    count: usize,
+    file: &Path,
+) -> Vec<(String, f64)> {
     let mut cmd = Command::new(which("strace"));
     cmd.args(["-f", "-qq", "-o"]).arg(file).arg(me).args([
         "--child-manifests",
@@ -515,6 +521,9 @@ fn strace_counts(me: &Path, url: &str, count: usize, file: &Path) -> Vec<(String
         MANY,
         &count.to_string(),
     ]);
+    if let Some(ca) = ca {
+        cmd.arg(ca);
+    }
     timed(&mut cmd, "strace of the manifest child");
     let text = fs::read_to_string(file).expect("strace output");
     let mut counts: std::collections::BTreeMap<String, f64> = Default::default();
@@ -645,7 +654,7 @@ fn main() {
         ));
     }
     if wanted("syscalls") {
-        rows.push(syscalls_per_request(&sizes, &me, &plain, work.path()));
+        rows.push(syscalls_per_request(&sizes, &me, &plain, &tls, work.path()));
     }
     if wanted("blob") {
         rows.extend(blob_to_sink(&sizes, &me, &plain, work.path()));
@@ -797,16 +806,24 @@ fn manifests_vs_curl(
 
 /// System calls per pooled request, from two strace runs of the manifest
 /// child (N and N + extra requests): IP literal and a name (`localhost`).
-fn syscalls_per_request(sizes: &Sizes, me: &Path, reg: &Registry, work: &Path) -> Row {
+fn syscalls_per_request(
+    sizes: &Sizes,
+    me: &Path,
+    reg: &Registry,
+    tls: &Registry,
+    work: &Path,
+) -> Row {
     let short = 5;
     let long = short + sizes.syscall_requests;
     let mut results = Vec::new();
-    for (label, url) in [
-        ("IP literal", reg.url()),
-        ("name", format!("http://localhost:{}", reg.port())),
+    let ca = tls.ca_pem_path();
+    for (label, url, ca) in [
+        ("IP literal", reg.url(), None),
+        ("name", format!("http://localhost:{}", reg.port()), None),
+        ("TLS", tls.url(), Some(ca.as_path())),
     ] {
-        let a = strace_counts(me, &url, short, &work.join("strace-short"));
-        let b = strace_counts(me, &url, long, &work.join("strace-long"));
+        let a = strace_counts(me, &url, ca, short, &work.join("strace-short"));
+        let b = strace_counts(me, &url, ca, long, &work.join("strace-long"));
         results.push((label, per_request(&a, &b, sizes.syscall_requests)));
     }
     let mut ours = Vec::new();
