@@ -556,13 +556,14 @@ fn strace_counts(
             || (name == "connect" && rest.contains("htons(53)"))
             || (name == "socket" && rest.contains("AF_NETLINK"));
         if lookup {
-            *counts
-                .entry("<name lookup: resolver files, DNS or netlink>".into())
-                .or_default() += 1.0;
+            *counts.entry(LOOKUP.into()).or_default() += 1.0;
         }
     }
     counts.into_iter().collect()
 }
+
+/// The pseudo-syscall counting signs of a name lookup.
+const LOOKUP: &str = "<name lookup: resolver files, DNS or netlink>";
 
 /// Per pooled request: (long run − short run) / extra requests.
 fn per_request(
@@ -824,6 +825,14 @@ fn syscalls_per_request(
     ] {
         let a = strace_counts(me, &url, ca, short, &work.join("strace-short"));
         let b = strace_counts(me, &url, ca, long, &work.join("strace-long"));
+        // The detector sees the one lookup a name costs (its first
+        // connection), so a zero per request is not blindness.
+        if label == "name" {
+            assert!(
+                count_of(&a, &[LOOKUP]) >= 1.0,
+                "strace saw no name lookup for {url}: {a:?}"
+            );
+        }
         results.push((label, per_request(&a, &b, sizes.syscall_requests)));
     }
     let mut ours = Vec::new();
@@ -831,7 +840,7 @@ fn syscalls_per_request(
     let mut data = serde_json::Map::new();
     for (label, per) in &results {
         let threads = count_of(per, &["clone", "clone3", "fork", "vfork"]);
-        let lookups = count_of(per, &["<name lookup: resolver files, DNS or netlink>"]);
+        let lookups = count_of(per, &[LOOKUP]);
         let connects = count_of(per, &["connect"]);
         let total: f64 = per
             .iter()
