@@ -782,10 +782,17 @@ fn manifests_vs_curl(
         ours.push(secs);
 
         let mut c = Command::new("curl");
-        c.args(["--silent", "--show-error", "--fail", "-H"])
-            .arg(format!("Accept: {ACCEPT_MANIFESTS}"))
-            .arg("-K")
-            .arg(&config);
+        c.args([
+            "--silent",
+            "--show-error",
+            "--fail",
+            "--max-time",
+            "300",
+            "-H",
+        ])
+        .arg(format!("Accept: {ACCEPT_MANIFESTS}"))
+        .arg("-K")
+        .arg(&config);
         if let Some(ca) = &ca {
             c.arg("--cacert").arg(ca);
         }
@@ -960,6 +967,7 @@ fn pull_vs_skopeo(sizes: &Sizes, me: &Path, reg: &Registry, work: &Path) -> Vec<
                 cmd = Command::new(which("skopeo"));
                 cmd.args([
                     "--insecure-policy",
+                    "--command-timeout=300s",
                     "copy",
                     "--quiet",
                     "--src-tls-verify=false",
