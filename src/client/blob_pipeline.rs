@@ -281,6 +281,45 @@ mod tests {
     }
 
     #[test]
+    fn blob_readers_copy_through_the_pipeline_or_the_loop_and_both_verify() {
+        use super::super::BlobReader;
+        let reader = |blob: &[u8], digest: &Digest, size: Option<u64>| {
+            let body: Box<dyn Read + Send> = Box::new(io::Cursor::new(blob.to_vec()));
+            BlobReader::new(body, digest.clone(), size, url())
+        };
+        // Large and untouched (the pipeline), small (the loop), and large
+        // but partly read already (the loop, going on from where it is).
+        for len in [MIN_SIZE as usize + CHUNK + 9, 1000] {
+            let blob = data(len);
+            let right = Digest::sha256(&blob);
+            let wrong = Digest::sha256(b"other");
+            for size in [Some(len as u64), None] {
+                let mut out = Vec::new();
+                assert_eq!(
+                    reader(&blob, &right, size).copy_to(&mut out).unwrap(),
+                    len as u64
+                );
+                assert!(out == blob);
+                let e = reader(&blob, &wrong, size)
+                    .copy_to(&mut Vec::new())
+                    .unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
+
+                let mut started = reader(&blob, &right, size);
+                let mut head = [0u8; 10];
+                started.read_exact(&mut head).unwrap();
+                let mut out = head.to_vec();
+                assert_eq!(started.copy_to(&mut out).unwrap(), len as u64 - 10);
+                assert!(out == blob);
+                let mut started = reader(&blob, &wrong, size);
+                started.read_exact(&mut head).unwrap();
+                let e = started.copy_to(&mut Vec::new()).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
+            }
+        }
+    }
+
+    #[test]
     fn read_and_write_failures_are_reported_and_end_the_hasher() {
         struct Broken(usize);
         impl Read for Broken {
