@@ -1101,38 +1101,57 @@ fn threads_vs_sequential(sizes: &Sizes, reg: &Registry) -> Row {
 /// throughput of 8 threads over one thread's.
 fn cache_hits(sizes: &Sizes, reg: &Registry) -> Vec<Row> {
     let client = Client::builder(&reg.url()).build().unwrap();
-    client.get_manifest(MANY, "t0").unwrap();
     let hits = sizes.hits;
     let threads = sizes.threads;
+    let tags: Vec<String> = (0..threads).map(|i| format!("t{i}")).collect();
+    for tag in &tags {
+        client.get_manifest(MANY, tag.as_str()).unwrap();
+    }
     let mut one = Samples::default();
     let mut scaling = Samples::default();
-    // CPU nanoseconds per hit, one thread and all threads: with no
-    // contention they are the same whatever the load on the machine.
+    let mut own_key_scaling = Samples::default();
+    // CPU nanoseconds per hit, one thread and all threads: equal figures
+    // mean the threads do not get in each other's way (spinning on a lock,
+    // a cache line passed between cores).
     let mut one_cpu = Samples::default();
     let mut all_cpu = Samples::default();
-    let run = || {
+    let run = |tag: &str| {
         let cpu = thread_cpu_ns();
         for _ in 0..hits {
-            std::hint::black_box(client.get_manifest(MANY, "t0").unwrap());
+            std::hint::black_box(client.get_manifest(MANY, tag).unwrap());
         }
         thread_cpu_ns() - cpu
     };
     for _ in 0..sizes.runs {
         let t = Instant::now();
-        let cpu = run();
+        let cpu = run("t0");
         let single = t.elapsed().as_secs_f64();
         one.push(single * 1e6 / hits as f64);
         one_cpu.push(cpu / hits as f64);
 
-        let t = Instant::now();
-        let cpu: f64 = thread::scope(|s| {
-            let handles: Vec<_> = (0..threads).map(|_| s.spawn(run)).collect();
-            handles.into_iter().map(|h| h.join().unwrap()).sum()
-        });
-        let all = t.elapsed().as_secs_f64();
-        // Hits per second of all threads over one thread's.
-        scaling.push((threads * hits) as f64 / all / (hits as f64 / single));
-        all_cpu.push(cpu / (threads * hits) as f64);
+        // Every thread on the same manifest, then each on its own.
+        for same in [true, false] {
+            let t = Instant::now();
+            let cpu: f64 = thread::scope(|s| {
+                let handles: Vec<_> = tags
+                    .iter()
+                    .map(|tag| {
+                        let tag = if same { "t0" } else { tag.as_str() };
+                        s.spawn(move || run(tag))
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).sum()
+            });
+            let all = t.elapsed().as_secs_f64();
+            // Hits per second of all threads over one thread's.
+            let ratio = (threads * hits) as f64 / all / (hits as f64 / single);
+            if same {
+                scaling.push(ratio);
+                all_cpu.push(cpu / (threads * hits) as f64);
+            } else {
+                own_key_scaling.push(ratio);
+            }
+        }
     }
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     vec![
@@ -1146,17 +1165,21 @@ fn cache_hits(sizes: &Sizes, reg: &Registry) -> Vec<Row> {
             json: json!({"us_per_hit": one.json()}),
         },
         Row::at_least(
-            &format!("cache hits, {threads} threads: throughput over one thread's ({cores} cores)"),
+            &format!(
+                "cache hits, {threads} threads on one manifest: throughput over one thread's ({cores} cores)"
+            ),
             scaling.show("×"),
             format!(
-                "1 thread; CPU per hit: 1 thread {}, {threads} threads {}",
+                "1 thread; CPU per hit: 1 thread {}, {threads} threads {}; \
+                 {threads} threads each on its own manifest: {}",
                 one_cpu.show("ns"),
-                all_cpu.show("ns")
+                all_cpu.show("ns"),
+                own_key_scaling.show("×")
             ),
             scaling.median(),
             // Scaling cannot pass the core count; 3/4 of it is the target.
             0.75 * cores.min(threads) as f64,
-            json!({"scaling": scaling.json(), "cores": cores,
+            json!({"scaling": scaling.json(), "own_key_scaling": own_key_scaling.json(), "cores": cores,
                    "cpu_ns_per_hit_one": one_cpu.json(), "cpu_ns_per_hit_all": all_cpu.json()}),
         ),
     ]
