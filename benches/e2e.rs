@@ -902,10 +902,21 @@ fn blob_to_sink(sizes: &Sizes, me: &Path, reg: &Registry, work: &Path) -> Vec<Ro
     let mut rss = Samples::default();
     let mut hash = Samples::default();
     let mut cpu = Samples::default();
+    let mut registry_cpu = Samples::default();
+    let mut cores_got = Samples::default();
+    let mut curl = Samples::default();
+    let registry = reg.pid().to_string();
+    let url = format!("{}/v2/{BLOB_REPO}/blobs/{digest}", reg.url());
     for _ in 0..sizes.runs {
         let mut child = our_child(me);
         child.args(["--child-blob", &reg.url(), BLOB_REPO, &digest]);
+        let before = cpu_seconds(&registry);
         let (usage, out) = timed_rss(&child, &work.join("time-blob"), "blob child");
+        let registry_used = cpu_seconds(&registry) - before;
+        registry_cpu.push(registry_used);
+        // Cores busy for us on average: the child's and the registry's CPU
+        // over the child's wall time.
+        cores_got.push((usage.cpu + registry_used) / usage.wall);
         let peak = usage.peak_mib;
         cpu.push(usage.cpu);
         let mut f = out.split_whitespace();
@@ -919,16 +930,49 @@ fn blob_to_sink(sizes: &Sizes, me: &Path, reg: &Registry, work: &Path) -> Vec<Ro
         let d = Digest::sha256(std::hint::black_box(&data));
         hash.push(mib / t.elapsed().as_secs_f64());
         assert_eq!(d.as_str(), digest);
+
+        // What the registry and loopback deliver with no hashing at all.
+        let (_, speed) = timed(
+            Command::new("curl")
+                .args(["--silent", "--show-error", "--fail", "--max-time", "300"])
+                .args([
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{speed_download} %{size_download}",
+                ])
+                .arg(&url),
+            "curl of the blob",
+        );
+        let mut f = speed.split_whitespace();
+        let bytes_per_s: f64 = f.next().and_then(|s| s.parse().ok()).expect("curl speed");
+        assert_eq!(
+            f.next().and_then(|s| s.parse().ok()),
+            Some(sizes.blob_bytes)
+        );
+        curl.push(bytes_per_s / f64::from(1 << 20));
     }
     let size = format!("{} MiB", sizes.blob_bytes >> 20);
     vec![
         Row::at_least(
             &format!("{size} blob to a sink, verified (throughput)"),
-            format!("{}, process CPU {}", ours.show("MiB/s"), cpu.show("s")),
-            format!("in-memory Digest::sha256: {}", hash.show("MiB/s")),
+            format!(
+                "{}, process CPU {}, registry CPU {}, {} busy",
+                ours.show("MiB/s"),
+                cpu.show("s"),
+                registry_cpu.show("s"),
+                cores_got.show("cores")
+            ),
+            format!(
+                "in-memory Digest::sha256: {}; curl to /dev/null, no hashing: {}",
+                hash.show("MiB/s"),
+                curl.show("MiB/s")
+            ),
             ours.median() / hash.median(),
             0.85,
-            json!({"ours_mib_s": ours.json(), "sha256_mib_s": hash.json(), "child_cpu_s": cpu.json()}),
+            json!({"ours_mib_s": ours.json(), "sha256_mib_s": hash.json(), "child_cpu_s": cpu.json(),
+                   "registry_cpu_s": registry_cpu.json(), "curl_mib_s": curl.json(),
+                   "cores_busy": cores_got.json()}),
         ),
         Row {
             figure: format!("{size} blob to a sink: peak RSS of the process"),
@@ -1110,6 +1154,8 @@ fn cache_hits(sizes: &Sizes, reg: &Registry) -> Vec<Row> {
     let mut one = Samples::default();
     let mut scaling = Samples::default();
     let mut own_key_scaling = Samples::default();
+    // Cores the threads were running on, on average (CPU over wall time).
+    let mut hit_cores = Samples::default();
     // CPU nanoseconds per hit, one thread and all threads: equal figures
     // mean the threads do not get in each other's way (spinning on a lock,
     // a cache line passed between cores).
@@ -1148,6 +1194,7 @@ fn cache_hits(sizes: &Sizes, reg: &Registry) -> Vec<Row> {
             if same {
                 scaling.push(ratio);
                 all_cpu.push(cpu / (threads * hits) as f64);
+                hit_cores.push(cpu / 1e9 / all);
             } else {
                 own_key_scaling.push(ratio);
             }
@@ -1170,16 +1217,18 @@ fn cache_hits(sizes: &Sizes, reg: &Registry) -> Vec<Row> {
             ),
             scaling.show("×"),
             format!(
-                "1 thread; CPU per hit: 1 thread {}, {threads} threads {}; \
+                "1 thread; CPU per hit: 1 thread {}, {threads} threads {} with {} busy; \
                  {threads} threads each on its own manifest: {}",
                 one_cpu.show("ns"),
                 all_cpu.show("ns"),
+                hit_cores.show("cores"),
                 own_key_scaling.show("×")
             ),
             scaling.median(),
             // Scaling cannot pass the core count; 3/4 of it is the target.
             0.75 * cores.min(threads) as f64,
             json!({"scaling": scaling.json(), "own_key_scaling": own_key_scaling.json(), "cores": cores,
+                   "cores_busy": hit_cores.json(),
                    "cpu_ns_per_hit_one": one_cpu.json(), "cpu_ns_per_hit_all": all_cpu.json()}),
         ),
     ]
