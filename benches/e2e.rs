@@ -290,6 +290,32 @@ fn disk_floor(dir: &Path, bytes: usize) -> f64 {
     secs
 }
 
+/// How many cores this process gets right now: the same in-memory hashing
+/// on one thread, then on as many threads as there are cores, a few times;
+/// the cores' worth of work done per second, median. On an idle machine it
+/// is the core count; other work on it (another session's build) lowers it.
+fn cores_available(bytes: usize) -> f64 {
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    let data = noise(bytes, 3);
+    let hash = || {
+        std::hint::black_box(Digest::sha256(std::hint::black_box(&data)));
+    };
+    let mut got = Samples::default();
+    for _ in 0..3 {
+        let t = Instant::now();
+        hash();
+        let one = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        thread::scope(|s| {
+            for _ in 0..cores {
+                s.spawn(hash);
+            }
+        });
+        got.push(cores as f64 * one / t.elapsed().as_secs_f64());
+    }
+    got.median()
+}
+
 fn loadavg() -> String {
     fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -617,6 +643,7 @@ fn main() {
         .tempdir()
         .expect("tempdir");
     let load_before = loadavg();
+    let cores_before = cores_available(if sizes.tiny { 1 << 20 } else { 64 << 20 });
     let started = Instant::now();
 
     // The registries: plain http (writable, seeded here), and TLS over the
@@ -692,7 +719,14 @@ fn main() {
     }
 
     let load_after = loadavg();
-    print_table(&rows, &sizes, &load_before, &load_after);
+    let cores_after = cores_available(if sizes.tiny { 1 << 20 } else { 64 << 20 });
+    let cores = format!(
+        "{} before, {} after (of {})",
+        fmt_num(cores_before),
+        fmt_num(cores_after),
+        thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    print_table(&rows, &sizes, &load_before, &load_after, &cores);
     let out = target_dir().join(if sizes.tiny {
         "e2e-bench-tiny.json"
     } else if !only.is_empty() {
@@ -705,6 +739,8 @@ fn main() {
         "runs": sizes.runs,
         "load_before": load_before,
         "load_after": load_after,
+        "cores_available_before": cores_before,
+        "cores_available_after": cores_after,
         "seconds": started.elapsed().as_secs_f64(),
         "rows": rows.iter().map(|r| json!({
             "figure": r.figure, "ours": r.ours, "baseline": r.baseline,
@@ -719,10 +755,11 @@ fn main() {
     println!("\nwritten to {}", out.display());
 }
 
-fn print_table(rows: &[Row], sizes: &Sizes, before: &str, after: &str) {
+fn print_table(rows: &[Row], sizes: &Sizes, before: &str, after: &str, cores: &str) {
     println!(
         "\nregistry-client e2e benchmark: median (min–max) of {} run(s) per figure (the C API \
-         row twice that), load average {before} before, {after} after{}\n",
+         row twice that); load average {before} before, {after} after; cores available to \
+         this process (parallel hashing): {cores}{}\n",
         sizes.runs,
         if sizes.tiny {
             "; TINY sizes, nothing judged"
