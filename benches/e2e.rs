@@ -1193,9 +1193,9 @@ fn cache_hits(sizes: &Sizes, reg: &Registry) -> Vec<Row> {
     let mut own_key_scaling = Samples::default();
     // Cores the threads were running on, on average (CPU over wall time).
     let mut hit_cores = Samples::default();
-    // CPU nanoseconds per hit, one thread and all threads: equal figures
-    // mean the threads do not get in each other's way (spinning on a lock,
-    // a cache line passed between cores).
+    // CPU nanoseconds per hit, one thread and all threads: more on all
+    // threads is spinning on a lock or a cache line passed between cores;
+    // threads that queue asleep cost no CPU, and show as fewer cores busy.
     let mut one_cpu = Samples::default();
     let mut all_cpu = Samples::default();
     let run = |tag: &str| {
