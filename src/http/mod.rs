@@ -46,9 +46,6 @@ pub(crate) mod limits {
 }
 
 /// The methods the registry API uses.
-// The write path (uploads, manifest PUT, DELETE) is the next user of the
-// methods and bodies not yet sent by an operation; the tests below send them.
-#[cfg_attr(not(test), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Method {
     Get,
@@ -74,7 +71,6 @@ impl Method {
 }
 
 /// A request body.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) enum Body {
     /// No body.
     Empty,
