@@ -1,0 +1,367 @@
+//! One upload session, from its first chunk to the `PUT` that completes
+//! it: the source read one chunk at a time into one reused buffer, each
+//! chunk kept until the registry has taken it, and a dropped exchange
+//! resumed from the offset the registry reports.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::auth::scope::Scope;
+use crate::digest::{Digest, Hasher};
+use crate::http::{header, Method};
+use crate::request::{Part, Payload, Request};
+use crate::text::quote;
+use crate::{Error, ErrorKind, Result};
+
+use super::super::manifests::announced_digest;
+use super::super::Client;
+use super::{BlobSource, PushedBlob, UploadOptions, MAX_CHUNK_SIZE};
+
+pub(super) struct Session {
+    pub location: Url,
+    /// The registry's `OCI-Chunk-Min-Length`.
+    pub min_chunk: Option<u64>,
+}
+
+/// One upload in progress.
+pub(super) struct Upload<'a> {
+    pub client: &'a Client,
+    pub repository: &'a str,
+    pub session: Session,
+    pub options: &'a UploadOptions,
+    /// Told the bytes sent after each chunk; an error stops the upload.
+    pub progress: Option<&'a (dyn Fn(u64) -> Result<()> + Sync)>,
+    /// Hashes what is read when the caller gave no digest.
+    pub hasher: Option<Hasher>,
+    /// Bytes read from the source.
+    pub read: u64,
+    /// Bytes the registry has taken.
+    pub sent: u64,
+    /// Resumes so far, across chunks.
+    pub resumes: u32,
+}
+
+impl Upload<'_> {
+    fn what(&self) -> String {
+        format!("upload to {}", self.repository)
+    }
+
+    fn chunk_size(&self) -> Result<usize> {
+        let min = self.session.min_chunk.unwrap_or(0);
+        if min > MAX_CHUNK_SIZE as u64 {
+            return Err(Error::unsupported(format!(
+                "the registry asks for upload chunks of at least {min} bytes, more than the \
+                 {MAX_CHUNK_SIZE} this client holds in memory"
+            )));
+        }
+        Ok(self.options.chunk_size.max(min as usize))
+    }
+
+    pub fn run(&mut self, source: &mut dyn Read) -> Result<PushedBlob> {
+        let mut chunks = Chunks::new(source, self.chunk_size()?);
+        let (len, last) = chunks.next()?;
+        self.account(&chunks.buf[..len])?;
+        if last {
+            // It fits in one chunk: one PUT, which may be sent again.
+            let bytes: Arc<[u8]> = chunks.buf[..len].into();
+            let digest = self.finish_digest()?;
+            self.commit(&digest, Payload::Bytes(bytes))?;
+            self.sent = self.read;
+            self.report()?;
+            return self.done(digest);
+        }
+        let mut len = len;
+        loop {
+            let chunk = chunks.buf.clone();
+            self.patch(chunk, len)?;
+            self.report()?;
+            if chunks.ended {
+                break;
+            }
+            let (n, _) = chunks.next()?;
+            if n == 0 {
+                break;
+            }
+            self.account(&chunks.buf[..n])?;
+            len = n;
+        }
+        let digest = self.finish_digest()?;
+        self.commit(&digest, Payload::Empty)?;
+        self.done(digest)
+    }
+
+    fn done(&self, digest: Digest) -> Result<PushedBlob> {
+        Ok(PushedBlob {
+            digest,
+            size: self.sent,
+            source: BlobSource::Uploaded,
+        })
+    }
+
+    fn report(&self) -> Result<()> {
+        match self.progress {
+            Some(progress) => progress(self.sent),
+            None => Ok(()),
+        }
+    }
+
+    /// Hashes bytes read from the source and checks the total against the
+    /// size the caller gave.
+    fn account(&mut self, bytes: &[u8]) -> Result<()> {
+        if let Some(h) = &mut self.hasher {
+            h.update(bytes);
+        }
+        self.read = self
+            .read
+            .checked_add(bytes.len() as u64)
+            .ok_or_else(|| Error::invalid("the blob's size overflows"))?;
+        match self.options.size {
+            Some(size) if self.read > size => Err(Error::invalid(format!(
+                "the blob's source gave more than the {size} bytes announced"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn finish_digest(&mut self) -> Result<Digest> {
+        if let Some(size) = self.options.size {
+            if self.read != size {
+                return Err(Error::invalid(format!(
+                    "the blob's source gave {} bytes, not the {size} announced",
+                    self.read
+                )));
+            }
+        }
+        match (self.hasher.take(), &self.options.digest) {
+            (Some(h), _) => Ok(h.finish()),
+            (None, Some(d)) => Ok(d.clone()),
+            (None, None) => Err(Error::invalid("an upload without a digest")),
+        }
+    }
+
+    /// Sends `len` bytes of `chunk` as the next part of the upload; when the
+    /// exchange fails, asks the registry how much it has and sends the rest
+    /// from there, within the client's retry budget.
+    fn patch(&mut self, chunk: Arc<[u8]>, len: usize) -> Result<()> {
+        let what = self.what();
+        let chunk_start = self.sent;
+        let chunk_end = chunk_start
+            .checked_add(len as u64)
+            .ok_or_else(|| Error::invalid("the blob's size overflows"))?;
+        let mut from = chunk_start;
+        loop {
+            // `from` lies within the chunk: checked where it is set.
+            let part = Part {
+                bytes: chunk.clone(),
+                start: (from - chunk_start) as usize,
+                end: len,
+            };
+            let outcome = self.client.send(&Request {
+                method: Method::Patch,
+                scope: Some(Scope::push(self.repository)),
+                headers: vec![
+                    ("Content-Type", "application/octet-stream".to_string()),
+                    ("Content-Range", format!("{from}-{}", chunk_end - 1)),
+                ],
+                body: Payload::Once(part),
+                ..self.client.request(self.session.location.clone(), &what)
+            });
+            let error = match outcome {
+                Ok(resp) => {
+                    if header(&resp.headers, "location").is_some() {
+                        self.session.location = self.client.upload_location(&resp, &what)?;
+                    }
+                    match header(&resp.headers, "range").map(parse_range).transpose() {
+                        Ok(None) => {
+                            self.sent = chunk_end;
+                            return Ok(());
+                        }
+                        Ok(Some(next)) if next == chunk_end => {
+                            self.sent = chunk_end;
+                            return Ok(());
+                        }
+                        // The registry took less than was sent: send the rest.
+                        Ok(Some(next)) => Error::registry(
+                            resp.status,
+                            format!("{what}: the registry has {next} bytes, {chunk_end} were sent"),
+                        ),
+                        Err(why) => Error::decode(format!("Range of {what}"), why),
+                    }
+                }
+                Err(e) if resumable(&e) => e,
+                Err(e) => return Err(e),
+            };
+            if self.resumes >= self.client.config().max_retries {
+                return Err(error);
+            }
+            self.resumes += 1;
+            let offset = self.status()?;
+            if offset < chunk_start || offset > chunk_end {
+                return Err(Error::registry(
+                    416,
+                    format!(
+                        "{what}: the registry has {offset} bytes, the client can resend from \
+                         {chunk_start} to {chunk_end}"
+                    ),
+                ));
+            }
+            if offset == chunk_end {
+                self.sent = chunk_end;
+                return Ok(());
+            }
+            from = offset;
+        }
+    }
+
+    /// Asks the registry how many bytes of the upload it has.
+    fn status(&mut self) -> Result<u64> {
+        let what = self.what();
+        let resp = self.client.send(&Request {
+            scope: Some(Scope::push(self.repository)),
+            ..self.client.request(self.session.location.clone(), &what)
+        })?;
+        if header(&resp.headers, "location").is_some() {
+            self.session.location = self.client.upload_location(&resp, &what)?;
+        }
+        match header(&resp.headers, "range") {
+            None => Ok(0),
+            Some(v) => parse_range(v).map_err(|why| Error::decode(format!("Range of {what}"), why)),
+        }
+    }
+
+    /// Completes the upload (`PUT ?digest=`), with the last bytes when the
+    /// blob is sent whole.
+    fn commit(&mut self, digest: &Digest, body: Payload) -> Result<()> {
+        let what = self.what();
+        let mut url = self.session.location.clone();
+        url.query_pairs_mut().append_pair("digest", digest.as_str());
+        let outcome = self.client.send(&Request {
+            method: Method::Put,
+            scope: Some(Scope::push(self.repository)),
+            headers: vec![("Content-Type", "application/octet-stream".to_string())],
+            body,
+            ..self.client.request(url, &what)
+        });
+        match outcome {
+            Ok(resp) => match announced_digest(&resp)? {
+                Some(got) if &got != digest => Err(Error::digest_mismatch(digest, got)),
+                _ => Ok(()),
+            },
+            // An earlier attempt may have completed the upload, its answer
+            // lost: then the session is gone and the blob is there.
+            Err(e) if e.kind() == ErrorKind::NotFound && e.attempts() > 1 => {
+                match self.client.head_blob(self.repository, digest)? {
+                    Some(_) => Ok(()),
+                    None => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Failures after which asking the registry how far the upload got, and
+/// going on from there, can help.
+fn resumable(e: &Error) -> bool {
+    crate::http::failure::is_transient(e)
+        || matches!(e.http_status(), Some(401 | 416 | 429 | 500..=599))
+}
+
+/// A source read one chunk at a time into one buffer, reused when no
+/// request holds it any more.
+struct Chunks<'a> {
+    source: &'a mut dyn Read,
+    buf: Arc<[u8]>,
+    /// A byte read past the last full chunk, to learn whether it was the
+    /// last.
+    carry: Option<u8>,
+    ended: bool,
+}
+
+impl<'a> Chunks<'a> {
+    fn new(source: &'a mut dyn Read, size: usize) -> Chunks<'a> {
+        Chunks {
+            source,
+            buf: vec![0u8; size].into(),
+            carry: None,
+            ended: false,
+        }
+    }
+
+    /// Fills the buffer: the bytes in it, and whether the source ended.
+    fn next(&mut self) -> Result<(usize, bool)> {
+        if self.ended {
+            return Ok((0, true));
+        }
+        if Arc::get_mut(&mut self.buf).is_none() {
+            // A request still holds the last chunk (it cannot after a
+            // completed exchange; this is only a fallback).
+            self.buf = vec![0u8; self.buf.len()].into();
+        }
+        let buf = Arc::get_mut(&mut self.buf).expect("a buffer no one else holds");
+        let mut n = 0;
+        if let Some(b) = self.carry.take() {
+            buf[0] = b;
+            n = 1;
+        }
+        n += read_full(self.source, &mut buf[n..])?;
+        if n < buf.len() {
+            self.ended = true;
+            return Ok((n, true));
+        }
+        let mut ahead = [0u8; 1];
+        if read_full(self.source, &mut ahead)? == 0 {
+            self.ended = true;
+            return Ok((n, true));
+        }
+        self.carry = Some(ahead[0]);
+        Ok((n, false))
+    }
+}
+
+/// The offset after a `Range: 0-<last>` (the next byte the registry
+/// wants). `0-0` is read as nothing received (distribution says `0-0` for
+/// both 0 and 1 bytes; resending one byte too many is refused with a 416,
+/// not stored twice), and `0--1` as nothing.
+fn parse_range(value: &str) -> std::result::Result<u64, String> {
+    let v = value.trim();
+    let v = v.strip_prefix("bytes=").unwrap_or(v);
+    let (first, last) = v
+        .split_once('-')
+        .ok_or_else(|| format!("not a byte range: {}", quote(value)))?;
+    if first != "0" {
+        return Err(format!(
+            "a range that does not start at 0: {}",
+            quote(value)
+        ));
+    }
+    if last == "-1" || last == "0" {
+        return Ok(0);
+    }
+    let last: u64 = last
+        .parse()
+        .map_err(|_| format!("not a byte range: {}", quote(value)))?;
+    last.checked_add(1)
+        .ok_or_else(|| format!("a range past any size: {}", quote(value)))
+}
+
+/// Reads until `buf` is full or the source ends: the bytes read.
+fn read_full(source: &mut dyn Read, buf: &mut [u8]) -> Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match source.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // A source that is itself a registry blob or a layout file
+            // carries this crate's error (a digest mismatch, a timeout).
+            Err(e) if e.get_ref().is_some_and(|i| i.is::<Error>()) => {
+                return Err(Error::from_io(e))
+            }
+            Err(e) => return Err(Error::io("cannot read the blob to upload", e)),
+        }
+    }
+    Ok(n)
+}
