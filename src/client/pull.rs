@@ -41,11 +41,11 @@ const MAX_NESTING: usize = 4;
 /// Bytes read from the network at a time by one worker.
 const CHUNK: usize = 64 << 10;
 
-type ProgressFn = dyn Fn(&PullProgress<'_>) -> ControlFlow<()> + Send + Sync;
+pub(super) type ProgressFn = dyn Fn(&PullProgress<'_>) -> ControlFlow<()> + Send + Sync;
 
 /// Which platforms of an index to pull.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Platforms {
+pub(super) enum Platforms {
     Host,
     One(Platform),
     All,
@@ -288,6 +288,7 @@ impl Client {
             let plan = self.plan(repository, &reference, &options.platforms)?;
             let total = plan.total()?;
             let tracker = Tracker {
+                action: "pull",
                 name: &name,
                 total,
                 done: AtomicU64::new(0),
@@ -329,7 +330,12 @@ impl Client {
 
     /// What to write: the manifests (fetched here), the blobs they name,
     /// and the entry for `index.json`.
-    fn plan(&self, repository: &str, reference: &Reference, platforms: &Platforms) -> Result<Plan> {
+    pub(super) fn plan(
+        &self,
+        repository: &str,
+        reference: &Reference,
+        platforms: &Platforms,
+    ) -> Result<Plan> {
         let top = self.uncached().get_manifest(repository, reference)?;
         let entry = Descriptor {
             media_type: top.media_type.clone(),
@@ -583,33 +589,34 @@ fn nesting_error(repository: &str, reference: &Reference) -> Error {
     ))
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Everything a pull writes.
-struct Plan {
+pub(super) struct Plan {
     /// What `index.json` names.
-    entry: Descriptor,
-    /// Manifests and indexes, with the bytes served.
-    manifests: Vec<(Digest, Vec<u8>)>,
+    pub entry: Descriptor,
+    /// Manifests and indexes, with the bytes served, parents before their
+    /// children.
+    pub manifests: Vec<(Digest, Vec<u8>)>,
     /// Configs and layers, each once.
-    blobs: Vec<Descriptor>,
+    pub blobs: Vec<Descriptor>,
     /// The image manifests among `manifests`.
-    images: Vec<Digest>,
+    pub images: Vec<Digest>,
     /// Digests already in `manifests` or `blobs`.
-    seen: HashSet<Digest>,
+    pub seen: HashSet<Digest>,
 }
 
 impl Plan {
-    fn add_manifest(&mut self, digest: &Digest, body: &[u8]) {
+    pub(super) fn add_manifest(&mut self, digest: &Digest, body: &[u8]) {
         if self.seen.insert(digest.clone()) {
             self.manifests.push((digest.clone(), body.to_vec()));
         }
     }
 
     /// The bytes of the whole pull (checked: sizes come from the network).
-    fn total(&self) -> Result<u64> {
+    pub(super) fn total(&self) -> Result<u64> {
         self.manifests
             .iter()
             .map(|(_, b)| b.len() as u64)
@@ -649,21 +656,29 @@ impl Outcome {
 }
 
 /// Progress, shared by the workers, and the flags that stop them.
-struct Tracker<'a> {
-    name: &'a str,
-    total: u64,
-    done: AtomicU64,
+pub(super) struct Tracker<'a> {
+    /// `pull` or `copy`, for messages.
+    pub action: &'static str,
+    pub name: &'a str,
+    pub total: u64,
+    pub done: AtomicU64,
     /// Set when a worker failed or the callback cancelled: the others stop
     /// at their next chunk.
-    stop: AtomicBool,
-    cancelled: AtomicBool,
-    callback: Option<&'a ProgressFn>,
+    pub stop: AtomicBool,
+    pub cancelled: AtomicBool,
+    pub callback: Option<&'a ProgressFn>,
 }
 
 impl Tracker<'_> {
     /// `added` more bytes in hand, `blob_done` of `digest`'s `blob_total`;
     /// tells the callback. Fails when the pull is to stop.
-    fn advance(&self, digest: &Digest, blob_done: u64, blob_total: u64, added: u64) -> Result<()> {
+    pub(super) fn advance(
+        &self,
+        digest: &Digest,
+        blob_done: u64,
+        blob_total: u64,
+        added: u64,
+    ) -> Result<()> {
         let done = self
             .done
             .fetch_add(added, Ordering::SeqCst)
@@ -697,13 +712,14 @@ impl Tracker<'_> {
             });
     }
 
-    fn cancel_error(&self) -> Error {
+    pub(super) fn cancel_error(&self) -> Error {
         Error::io(
-            "pull cancelled",
+            format!("{} cancelled", self.action),
             io::Error::new(
                 io::ErrorKind::Interrupted,
                 format!(
-                    "the progress callback stopped the pull of {}",
+                    "the progress callback stopped the {} of {}",
+                    self.action,
                     quote(self.name)
                 ),
             ),
@@ -715,7 +731,10 @@ impl Tracker<'_> {
         if self.cancelled.load(Ordering::SeqCst) {
             self.cancel_error()
         } else {
-            Error::io("pull stopped", io::Error::other(Stopped))
+            Error::io(
+                format!("{} stopped", self.action),
+                io::Error::other(Stopped),
+            )
         }
     }
 }
@@ -726,13 +745,13 @@ struct Stopped;
 
 impl fmt::Display for Stopped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("another download failed")
+        f.write_str("another transfer failed")
     }
 }
 
 impl std::error::Error for Stopped {}
 
-fn is_stopped(e: &Error) -> bool {
+pub(super) fn is_stopped(e: &Error) -> bool {
     std::error::Error::source(e)
         .and_then(|s| s.downcast_ref::<io::Error>())
         .and_then(|e| e.get_ref())
