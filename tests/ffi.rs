@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use fault::{json, status, FaultServer, Route};
-use support::{Registry, ALICE, BOB};
+use support::{Auth, Registry, Storage, ALICE, BOB};
 
 const TOOLS: &[&str] = &[
     "cc",
@@ -278,6 +278,128 @@ fn c_tests_under_asan_and_ubsan() {
             .env("REGC_TEST_ITERATIONS", "2"),
         "test_threads_asan",
     );
+}
+
+/// The registries of one run of `test_write`: each run writes, so each
+/// gets fresh ones.
+struct WriteRegistries {
+    /// The seed, read-only, no auth: what copies read.
+    source: Registry,
+    /// Empty, token auth (alice may do anything, bob only pull and push
+    /// under bob/), deletion on.
+    write: Registry,
+    /// Empty, no auth: the other side of copies between registries.
+    second: Registry,
+    /// Empty, no auth, deletion off.
+    nodelete: Registry,
+}
+
+impl WriteRegistries {
+    fn start() -> WriteRegistries {
+        WriteRegistries {
+            source: Registry::open(),
+            write: Registry::token_empty(),
+            second: Registry::open_empty(),
+            nodelete: Registry::builder()
+                .storage(Storage::Empty)
+                .delete(false)
+                .start(),
+        }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("REGC_TEST_OPEN_URL", self.source.url()),
+            ("REGC_TEST_WRITE_URL", self.write.url()),
+            ("REGC_TEST_WRITE2_URL", self.second.url()),
+            ("REGC_TEST_NODELETE_URL", self.nodelete.url()),
+            ("REGC_TEST_USER", ALICE.name.to_string()),
+            ("REGC_TEST_PASSWORD", ALICE.password.to_string()),
+            ("REGC_TEST_USER2", BOB.name.to_string()),
+            ("REGC_TEST_PASSWORD2", BOB.password.to_string()),
+        ]
+    }
+
+    /// Checks with skopeo and raw HTTP what a run of `test_write` says it
+    /// left (`pushed REPO TAG DIGEST`, `blob REPO DIGEST SIZE`).
+    fn check_left(&self, stdout: &str) {
+        assert_eq!(self.write.auth(), Auth::Token);
+        let mut manifests = 0;
+        let mut blobs = 0;
+        for line in stdout.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["pushed", repo, tag, digest] => {
+                    let raw = support::skopeo_raw_manifest(&self.write, repo, tag);
+                    assert_eq!(support::sha256_digest(&raw), *digest, "{repo}:{tag}");
+                    manifests += 1;
+                }
+                ["blob", repo, digest, size] => {
+                    let size: usize = size.parse().unwrap();
+                    let url = format!("{}/v2/{repo}/blobs/{digest}", self.write.url());
+                    let auth = self.write.admin_authorization(&[repo]).unwrap();
+                    let resp = support::http::get(
+                        self.write.agent(),
+                        &url,
+                        &[("Authorization", auth.as_str())],
+                    );
+                    assert_eq!(resp.status, 200, "GET {url}");
+                    assert_eq!(resp.body.len(), size);
+                    // The bytes of test_write.c's pattern_byte().
+                    let want: Vec<u8> = (0..size as u64)
+                        .map(|i| ((i * 31 + 7) % 251) as u8)
+                        .collect();
+                    assert!(resp.body == want, "{repo}@{digest}: other bytes");
+                    assert_eq!(support::sha256_digest(&resp.body), *digest);
+                    blobs += 1;
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(
+            (manifests, blobs),
+            (1, 1),
+            "what test_write left:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn c_write_tests_static_and_shared() {
+    let dir = build();
+    for linkage in ["static", "shared"] {
+        let regs = WriteRegistries::start();
+        let out = run(
+            Command::new(dir.join(format!("test_write_{linkage}"))).envs(regs.env()),
+            &format!("test_write_{linkage}"),
+        );
+        regs.check_left(&out);
+    }
+}
+
+#[test]
+fn c_write_tests_under_valgrind() {
+    let dir = build();
+    let regs = WriteRegistries::start();
+    let out = run(
+        valgrind(&dir.join("test_write_static")).envs(regs.env()),
+        "valgrind test_write_static",
+    );
+    regs.check_left(&out);
+}
+
+#[test]
+fn c_write_tests_under_asan_and_ubsan() {
+    let dir = build();
+    let regs = WriteRegistries::start();
+    let out = run(
+        Command::new(dir.join("test_write_asan"))
+            .envs(regs.env())
+            .env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1")
+            .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1"),
+        "test_write_asan",
+    );
+    regs.check_left(&out);
 }
 
 #[test]
