@@ -501,10 +501,15 @@ fn c_last_error_never_shows_secrets() {
 fn python_module_against_every_registry_kind() {
     build();
     let regs = Registries::start();
+    // For the write path: empty, token auth (alice may do anything, bob
+    // only pull here).
+    let write = Registry::token_empty();
     // Also with PYTHONOPTIMIZE: the checks are not asserts.
     for optimize in ["", "1"] {
         run(
             regs.command("python3")
+                .env("REGC_TEST_WRITE_URL", write.url())
+                .env("REGC_TEST_RUN", if optimize.is_empty() { "plain" } else { "optimized" })
                 .arg(root().join("ffi-tests/test_python_module.py"))
                 .env(
                     "REGISTRY_CLIENT_LIB",
