@@ -406,8 +406,11 @@ fn c_write_tests_under_asan_and_ubsan() {
 fn cpp_raii_wrapper() {
     let dir = build();
     let open = Registry::open();
+    let write = Registry::open_empty();
     run(
-        Command::new(dir.join("test_cpp")).env("REGC_TEST_OPEN_URL", open.url()),
+        Command::new(dir.join("test_cpp"))
+            .env("REGC_TEST_OPEN_URL", open.url())
+            .env("REGC_TEST_WRITE_URL", write.url()),
         "test_cpp",
     );
 }
@@ -416,6 +419,7 @@ fn cpp_raii_wrapper() {
 fn python_ctypes() {
     build();
     let open = Registry::open();
+    let write = Registry::open_empty();
     // Also with PYTHONOPTIMIZE, which strips `assert`: the test's checks
     // must not be asserts, or this run would check nothing.
     for optimize in ["", "1"] {
@@ -424,6 +428,7 @@ fn python_ctypes() {
                 .arg(root().join("ffi-tests/test_ctypes.py"))
                 .env("REGC_TEST_LIB", deps_dir().join("libregistry_client.so"))
                 .env("REGC_TEST_OPEN_URL", open.url())
+                .env("REGC_TEST_WRITE_URL", write.url())
                 .env("PYTHONOPTIMIZE", optimize),
             &format!("python3 test_ctypes.py (PYTHONOPTIMIZE={optimize:?})"),
         );
