@@ -514,7 +514,14 @@ fn python_module_against_every_registry_kind() {
         run(
             regs.command("python3")
                 .env("REGC_TEST_WRITE_URL", write.url())
-                .env("REGC_TEST_RUN", if optimize.is_empty() { "plain" } else { "optimized" })
+                .env(
+                    "REGC_TEST_RUN",
+                    if optimize.is_empty() {
+                        "plain"
+                    } else {
+                        "optimized"
+                    },
+                )
                 .arg(root().join("ffi-tests/test_python_module.py"))
                 .env(
                     "REGISTRY_CLIENT_LIB",
@@ -796,4 +803,119 @@ fn readme_c_pull_example_pulls_by_reference() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("position"));
+}
+
+/// The README's C example of push, copy and delete: built with the flags
+/// of the `.pc` against the shared library, then run from the seed to an
+/// empty registry with Basic auth; skopeo and raw HTTP read what it left.
+#[test]
+fn readme_c_write_example_copies_pushes_and_deletes() {
+    let dir = build();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let code = readme
+        .split_once("### Push, copy and delete from C")
+        .and_then(|(_, section)| section.split_once("```c\n"))
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a C code block in the README's push, copy and delete section")
+        .0;
+    let mut code = code.to_string();
+    for (from, to) in [
+        (
+            "\"alice\", \"secret\"".to_string(),
+            format!("\"{}\", \"{}\"", ALICE.name, ALICE.password),
+        ),
+        ("\"team/app\"".to_string(), "\"oci/app\"".to_string()),
+    ] {
+        assert!(
+            code.contains(&from),
+            "the README's example no longer has {from}"
+        );
+        code = code.replace(&from, &to);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("write.c");
+    std::fs::write(&src, code).unwrap();
+    let pkg_config = |args: &[&str]| {
+        let out = run(
+            Command::new("pkg-config")
+                .args(args)
+                .arg("registry_client")
+                .env("PKG_CONFIG_PATH", dir),
+            &format!("pkg-config {args:?}"),
+        );
+        out.split_whitespace().map(String::from).collect::<Vec<_>>()
+    };
+    let app = tmp.path().join("write");
+    run(
+        Command::new("cc")
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+            .args(pkg_config(&["--cflags"]))
+            .arg(&src)
+            .args(pkg_config(&["--libs"]))
+            .arg(format!("-Wl,-rpath,{}", dir.join("lib").display()))
+            .arg("-o")
+            .arg(&app),
+        "cc README write example",
+    );
+    let from = Registry::open();
+    let to = Registry::basic_empty();
+    let layer: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let layer_file = tmp.path().join("layer.tar");
+    std::fs::write(&layer_file, &layer).unwrap();
+    let out = run(
+        Command::new(&app)
+            .arg(from.url())
+            .arg(to.url())
+            .arg(&layer_file),
+        "README write example",
+    );
+    let said = |word: &str| -> String {
+        out.lines()
+            .find_map(|l| l.strip_prefix(word))
+            .unwrap_or_else(|| panic!("no {word:?} line in {out:?}"))
+            .trim()
+            .to_string()
+    };
+    let source = support::skopeo_raw_manifest(&from, "oci/app", "v1");
+    assert_eq!(said("copied "), support::sha256_digest(&source));
+    assert_eq!(said("deleted "), said("copied "));
+    let pushed = said("pushed ");
+    for tag in ["v2", "latest"] {
+        let raw = support::skopeo_raw_manifest(&to, "mirror/app", tag);
+        assert_eq!(support::sha256_digest(&raw), pushed, "{tag}");
+    }
+    let auth = to.admin_authorization(&["mirror/app"]).unwrap();
+    let headers = [("Authorization", auth.as_str())];
+    let blob = support::http::get(
+        to.agent(),
+        &format!(
+            "{}/v2/mirror/app/blobs/{}",
+            to.url(),
+            support::sha256_digest(&layer)
+        ),
+        &headers,
+    );
+    assert_eq!(blob.status, 200);
+    assert!(blob.body == layer, "the layer read back differs");
+    // The copied manifest is gone, by tag and by digest; the pushed one
+    // is there, asked the same way.
+    let accept = [
+        ("Authorization", auth.as_str()),
+        (
+            "Accept",
+            "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json",
+        ),
+    ];
+    let status_of = |reference: &str| {
+        support::http::head(
+            to.agent(),
+            &format!("{}/v2/mirror/app/manifests/{reference}", to.url()),
+            &accept,
+        )
+        .status
+    };
+    assert_eq!(status_of("v2"), 200);
+    assert_eq!(status_of(&pushed), 200);
+    assert_eq!(status_of("v1"), 404);
+    assert_eq!(status_of(&said("copied ")), 404);
 }
