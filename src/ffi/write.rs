@@ -542,3 +542,144 @@ pub unsafe extern "C" fn regc_referrers(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ptr;
+
+    /// What the test callback does: give `left` bytes of 7s at most
+    /// `piece` at a time, then answer `end` (0, or an error).
+    struct Script {
+        left: usize,
+        piece: usize,
+        end: isize,
+        calls: usize,
+    }
+
+    unsafe extern "C" fn scripted(user_data: *mut c_void, buf: *mut u8, len: usize) -> isize {
+        // SAFETY: the tests pass a live `Script`; `buf` has `len` bytes.
+        let s = unsafe { &mut *user_data.cast::<Script>() };
+        s.calls += 1;
+        if s.left == 0 {
+            return s.end;
+        }
+        let n = s.left.min(s.piece).min(len);
+        // SAFETY: as above.
+        unsafe { ptr::write_bytes(buf, 7, n) };
+        s.left -= n;
+        n as isize
+    }
+
+    fn reader(script: &mut Script) -> CallbackReader {
+        CallbackReader {
+            f: scripted,
+            user_data: (script as *mut Script).cast(),
+            finished: None,
+        }
+    }
+
+    #[test]
+    fn a_callback_is_read_to_its_end_and_not_called_after_it() {
+        let mut script = Script {
+            left: 10,
+            piece: 4,
+            end: 0,
+            calls: 0,
+        };
+        let mut r = reader(&mut script);
+        let mut all = Vec::new();
+        r.read_to_end(&mut all).unwrap();
+        assert_eq!(all, vec![7u8; 10]);
+        let mut buf = [0u8; 8];
+        assert_eq!(r.read(&mut buf).unwrap(), 0);
+        assert_eq!(r.read(&mut []).unwrap(), 0);
+        drop(r);
+        assert_eq!(script.calls, 4, "3 pieces and the end, nothing after");
+    }
+
+    #[test]
+    fn a_negative_answer_is_an_error_that_stays_and_is_not_retried() {
+        for end in [-1, -42, isize::MIN] {
+            let mut script = Script {
+                left: 3,
+                piece: 3,
+                end,
+                calls: 0,
+            };
+            let mut r = reader(&mut script);
+            let mut buf = [0u8; 8];
+            assert_eq!(r.read(&mut buf).unwrap(), 3);
+            let e = r.read(&mut buf).unwrap_err();
+            assert_ne!(e.kind(), io::ErrorKind::Interrupted);
+            assert_eq!(
+                e.to_string(),
+                format!("the read callback reported an error ({end})")
+            );
+            let again = r.read(&mut buf).unwrap_err();
+            assert_eq!(again.to_string(), e.to_string());
+            drop(r);
+            assert_eq!(script.calls, 2);
+        }
+    }
+
+    #[test]
+    fn an_answer_past_the_buffer_is_an_error() {
+        let mut script = Script {
+            left: 100,
+            piece: 100,
+            end: 0,
+            calls: 0,
+        };
+        // The callback writes only `len` bytes but claims more.
+        unsafe extern "C" fn liar(user_data: *mut c_void, buf: *mut u8, len: usize) -> isize {
+            // SAFETY: forwarded.
+            unsafe { scripted(user_data, buf, len) };
+            len as isize + 1
+        }
+        let mut r = CallbackReader {
+            f: liar,
+            user_data: (&mut script as *mut Script).cast(),
+            finished: None,
+        };
+        let mut buf = [0u8; 16];
+        let e = r.read(&mut buf).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the read callback returned 17, more than the 16 bytes it was given"
+        );
+        assert!(r.read(&mut buf).is_err());
+        drop(r);
+        assert_eq!(script.calls, 1);
+    }
+
+    #[test]
+    fn null_arguments_are_refused_before_anything_else() {
+        let mut out: *mut c_char = ptr::null_mut();
+        // SAFETY: NULL and valid pointers only.
+        let s = unsafe {
+            regc_blob_upload_callback(
+                ptr::null(),
+                c"a/b".as_ptr(),
+                Some(scripted),
+                ptr::null_mut(),
+                ptr::null(),
+                &mut out,
+            )
+        };
+        assert_eq!(s, regc_status::REGC_ERR_INVALID_ARGUMENT);
+        assert!(out.is_null());
+        // SAFETY: as above.
+        let s = unsafe {
+            regc_referrers(
+                ptr::null(),
+                c"a/b".as_ptr(),
+                c"sha256:x".as_ptr(),
+                ptr::null(),
+                &mut out,
+            )
+        };
+        assert_eq!(s, regc_status::REGC_ERR_INVALID_ARGUMENT);
+        assert!(out.is_null());
+    }
+}
