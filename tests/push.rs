@@ -439,3 +439,64 @@ fn a_layout_pulled_here_is_pushed_back_and_skopeo_copies_it_out_identical() {
         serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
     assert_eq!(index["manifests"][0]["digest"], pulled.digest.as_str());
 }
+
+#[test]
+fn eight_threads_push_through_one_client_and_two_copies_of_one_image_race() {
+    let reg = Registry::token_empty();
+    let c = alice(&reg);
+    let pushed: Vec<(String, Vec<u8>, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let c = c.clone();
+                s.spawn(move || {
+                    let repo = format!("par/app{i}");
+                    let (manifest, digest) = push_image(&c, &repo, "v1", &format!("image {i}"));
+                    (repo, manifest, digest)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (repo, manifest, digest) in &pushed {
+        assert_eq!(&skopeo_raw_manifest(&reg, repo, "v1"), manifest);
+        assert_eq!(&sha256_digest(manifest), digest);
+    }
+    // Two copies of the same image into one repository at once.
+    let dst = Registry::basic_empty();
+    let d = alice(&dst);
+    let reports: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let (c, d) = (c.clone(), d.clone());
+                s.spawn(move || c.copy("par/app3", "v1", &d, "same/app", &CopyOptions::new()))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in reports {
+        assert_eq!(r.unwrap().digest.as_str(), pushed[3].2);
+    }
+    assert_eq!(skopeo_raw_manifest(&dst, "same/app", "v1"), pushed[3].1);
+}
+
+#[test]
+fn deleting_a_tag_alone_on_distribution_2_8_is_unsupported_and_changes_nothing() {
+    let reg = Registry::basic_empty();
+    let c = alice(&reg);
+    let (_, digest) = push_image(&c, "tags/app", "v1", "t");
+    c.tag("tags/app", "v1", "old").unwrap();
+    // distribution 2.8 reads a tag in a DELETE as a digest (400
+    // DIGEST_INVALID): the tag cannot go alone.
+    let err = c.delete_tag("tags/app", "old").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert_eq!(err.http_status(), Some(400));
+    for tag in ["old", "v1"] {
+        assert_eq!(
+            c.uncached()
+                .manifest_digest("tags/app", tag)
+                .unwrap()
+                .as_str(),
+            digest
+        );
+    }
+}

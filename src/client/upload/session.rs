@@ -251,7 +251,7 @@ impl Upload<'_> {
             },
             // An earlier attempt may have completed the upload, its answer
             // lost: then the session is gone and the blob is there.
-            Err(e) if e.kind() == ErrorKind::NotFound && e.attempts() > 1 => {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
                 match self.client.head_blob(self.repository, digest)? {
                     Some(_) => Ok(()),
                     None => Err(e),
