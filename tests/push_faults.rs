@@ -401,3 +401,56 @@ fn a_tag_is_deleted_alone_where_the_registry_supports_it() {
         ("DELETE", "/v2/team/app/manifests/old")
     );
 }
+
+#[test]
+fn a_source_giving_more_or_less_than_announced_is_refused_before_the_commit() {
+    let cases = [
+        (0u64, 1usize),
+        (0, 5000),
+        (10, 11),
+        (10, 9),
+        (3000, 3001),
+        (3000, 5000),
+        (3000, 2999),
+    ];
+    for (announced, given) in cases {
+        let blob = data(given);
+        let range = |r: &'static str| {
+            Route::when(move |req: &RecordedRequest| {
+                req.method == "PATCH"
+                    && req
+                        .header("content-range")
+                        .is_some_and(|v| v.starts_with(r))
+            })
+        };
+        let srv = FaultServer::start_routed_repeating(vec![
+            (
+                Route::when(|r| r.method == "POST"),
+                vec![respond(202, &[("Location", SESSION)], "")],
+            ),
+            (range("0-"), vec![accepted("0-1023")]),
+            (range("1024-"), vec![accepted("0-2047")]),
+            (range("2048-"), vec![accepted("0-3071")]),
+            (Route::when(|r| r.method == "DELETE"), vec![status(204)]),
+        ]);
+        let options = UploadOptions::new().size(announced).chunk_size(1024);
+        let err = client(&srv)
+            .push_blob(REPO, blob.as_slice(), &options)
+            .unwrap_err();
+        assert_eq!(
+            err.kind(),
+            ErrorKind::InvalidInput,
+            "{announced}/{given}: {err}"
+        );
+        let reqs = srv.requests();
+        assert!(
+            reqs.iter().all(|r| r.method != "PUT"),
+            "{announced}/{given}"
+        );
+        assert_eq!(
+            reqs.last().unwrap().method,
+            "DELETE",
+            "{announced}/{given}: cancelled"
+        );
+    }
+}
