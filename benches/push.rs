@@ -158,7 +158,7 @@ fn blob_push(sizes: &Sizes) {
             .push_blob(
                 &format!("bench/hashed{run}"),
                 fs::File::open(&path).expect("open"),
-                &UploadOptions::new(),
+                &UploadOptions::new().size(sizes.blob as u64),
             )
             .expect("push");
         ours_hashed.push(t.elapsed().as_secs_f64());

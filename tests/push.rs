@@ -99,6 +99,12 @@ fn blobs_of_every_size_go_up_whole_or_in_chunks_and_read_back_the_same() {
         seen.len() >= 3 && seen.windows(2).all(|w| w[0] < w[1]),
         "{seen:?}"
     );
+    // Its size known, it is streamed in one PATCH.
+    let data = bytes(20 << 20, 100);
+    let options = UploadOptions::new().size(data.len() as u64);
+    let pushed = c.push_blob("up/sizes", data.as_slice(), &options).unwrap();
+    assert_eq!(pushed.digest.as_str(), sha256_digest(&data));
+    assert_eq!(raw_blob(&reg, "up/sizes", pushed.digest.as_str()), data);
 }
 
 #[test]

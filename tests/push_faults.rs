@@ -454,3 +454,46 @@ fn a_source_giving_more_or_less_than_announced_is_refused_before_the_commit() {
         );
     }
 }
+
+#[test]
+fn a_streamed_upload_resumes_from_the_bytes_it_kept() {
+    let blob = data(12 << 20);
+    let digest = sha256(&blob);
+    let srv = FaultServer::start(vec![
+        respond(202, &[("Location", SESSION)], ""), // POST
+        status(500),                                // PATCH (whole blob): failed
+        respond(204, &[("Location", SESSION), ("Range", "0-4194303")], ""),
+        accepted(&format!("0-{}", blob.len() - 1)), // PATCH from 4 MiB
+        created(&digest),
+    ]);
+    let options = UploadOptions::new().size(blob.len() as u64);
+    let pushed = client(&srv)
+        .push_blob(REPO, blob.as_slice(), &options)
+        .unwrap();
+    assert_eq!(pushed.digest.as_str(), digest);
+    let p = patches(&srv);
+    assert_eq!(p.len(), 2);
+    assert_eq!(
+        p[0].header("content-range"),
+        Some(format!("0-{}", blob.len() - 1).as_str())
+    );
+    assert_eq!(p[0].body, blob, "one PATCH carries the whole blob");
+    assert_eq!(
+        p[1].header("content-range"),
+        Some(format!("4194304-{}", blob.len() - 1).as_str())
+    );
+    assert_eq!(p[1].body, &blob[4 << 20..]);
+    // A registry that lost more than the client keeps: an error, and the
+    // session is cancelled.
+    let srv = FaultServer::start(vec![
+        respond(202, &[("Location", SESSION)], ""),
+        status(500),
+        respond(204, &[("Location", SESSION), ("Range", "0-1023")], ""),
+        status(204), // DELETE
+    ]);
+    let err = client(&srv)
+        .push_blob(REPO, blob.as_slice(), &options)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Registry, "{err}");
+    assert_eq!(srv.requests().last().unwrap().method, "DELETE");
+}

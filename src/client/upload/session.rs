@@ -17,7 +17,8 @@ use crate::{Error, ErrorKind, Result};
 
 use super::super::manifests::announced_digest;
 use super::super::Client;
-use super::{BlobSource, PushedBlob, UploadOptions, MAX_CHUNK_SIZE};
+use super::stream::WINDOW;
+use super::{BlobSource, PushedBlob, UploadOptions, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE};
 
 pub(super) struct Session {
     pub location: Url,
@@ -44,7 +45,7 @@ pub(super) struct Upload<'a> {
 }
 
 impl Upload<'_> {
-    fn what(&self) -> String {
+    pub(super) fn what(&self) -> String {
         format!("upload to {}", self.repository)
     }
 
@@ -56,10 +57,21 @@ impl Upload<'_> {
                  {MAX_CHUNK_SIZE} this client holds in memory"
             )));
         }
-        Ok(self.options.chunk_size.max(min as usize))
+        let chosen = self.options.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE);
+        Ok(chosen.max(min as usize))
     }
 
     pub fn run(&mut self, source: &mut dyn Read) -> Result<PushedBlob> {
+        if let (None, Some(size)) = (self.options.chunk_size, self.options.size) {
+            if size > WINDOW as u64 {
+                // Known and large: one streamed PATCH (`stream.rs`).
+                self.stream(source, size)?;
+                let digest = self.finish_digest()?;
+                self.commit(&digest, Payload::Empty)?;
+                self.report()?;
+                return self.done(digest);
+            }
+        }
         // No bigger than the blob (and a byte, to see a source that gives
         // more) when its size is known: a small blob costs a small buffer.
         let size = self.options.size.map_or(usize::MAX, |n| {
@@ -115,7 +127,7 @@ impl Upload<'_> {
     /// Hashes bytes read from the source and checks the total against the
     /// size the caller gave: more is an error at once, less once the
     /// source has ended (`last`), before those bytes are sent.
-    fn account(&mut self, bytes: &[u8], last: bool) -> Result<()> {
+    pub(super) fn account(&mut self, bytes: &[u8], last: bool) -> Result<()> {
         if let Some(h) = &mut self.hasher {
             h.update(bytes);
         }
@@ -226,7 +238,7 @@ impl Upload<'_> {
     }
 
     /// Asks the registry how many bytes of the upload it has.
-    fn status(&mut self) -> Result<u64> {
+    pub(super) fn status(&mut self) -> Result<u64> {
         let what = self.what();
         let resp = self.client.send(&Request {
             scope: Some(Scope::push(self.repository)),
@@ -274,7 +286,7 @@ impl Upload<'_> {
 
 /// Failures after which asking the registry how far the upload got, and
 /// going on from there, can help.
-fn resumable(e: &Error) -> bool {
+pub(super) fn resumable(e: &Error) -> bool {
     crate::http::failure::is_transient(e)
         || matches!(e.http_status(), Some(401 | 416 | 429 | 500..=599))
 }
@@ -335,7 +347,7 @@ impl<'a> Chunks<'a> {
 /// wants). `0-0` is read as nothing received (distribution says `0-0` for
 /// both 0 and 1 bytes; resending one byte too many is refused with a 416,
 /// not stored twice), and `0--1` as nothing.
-fn parse_range(value: &str) -> std::result::Result<u64, String> {
+pub(super) fn parse_range(value: &str) -> std::result::Result<u64, String> {
     let v = value.trim();
     let v = v.strip_prefix("bytes=").unwrap_or(v);
     let (first, last) = v
@@ -361,7 +373,7 @@ fn parse_range(value: &str) -> std::result::Result<u64, String> {
 }
 
 /// Reads until `buf` is full or the source ends: the bytes read.
-fn read_full(source: &mut dyn Read, buf: &mut [u8]) -> Result<usize> {
+pub(super) fn read_full(source: &mut dyn Read, buf: &mut [u8]) -> Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match source.read(&mut buf[n..]) {
