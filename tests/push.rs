@@ -172,7 +172,23 @@ fn blobs_are_mounted_across_repositories_and_uploaded_when_the_mount_is_refused(
     let c = alice(&reg);
     let data = bytes(5000, 11);
     let d = c.push_blob_bytes("mount/one", &data).unwrap().digest;
+    reg.token_server().reset_counts();
     assert!(c.mount_blob("mount/two", &d, "mount/one").unwrap());
+    // One token for both repositories: push on the target, pull on the source.
+    let asked: Vec<Vec<String>> = reg
+        .token_server()
+        .requests()
+        .into_iter()
+        .map(|r| r.scopes)
+        .collect();
+    assert_eq!(
+        asked,
+        [[
+            "repository:mount/two:pull,push".to_string(),
+            "repository:mount/one:pull".to_string()
+        ]],
+        "{asked:?}"
+    );
     assert_eq!(raw_blob(&reg, "mount/two", d.as_str()), data);
     let options = UploadOptions::new()
         .digest(&d)
@@ -505,4 +521,33 @@ fn deleting_a_tag_alone_on_distribution_2_8_is_unsupported_and_changes_nothing()
             digest
         );
     }
+}
+
+#[test]
+fn a_delete_asks_for_the_delete_action_and_a_user_without_it_deletes_nothing() {
+    let reg = Registry::token_empty();
+    let c = alice(&reg);
+    let (_, digest) = push_image(&c, "bob/app", "v1", "d");
+    // Bob may push and pull under bob/, but not delete.
+    let bob = client_as(&reg, Some(BOB));
+    let err = bob.delete_manifest("bob/app", digest.as_str()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+    assert_eq!(
+        c.uncached()
+            .manifest_digest("bob/app", "v1")
+            .unwrap()
+            .as_str(),
+        digest
+    );
+    reg.token_server().reset_counts();
+    c.delete_manifest("bob/app", digest.as_str()).unwrap();
+    let scopes: Vec<String> = reg
+        .token_server()
+        .requests()
+        .into_iter()
+        .flat_map(|r| r.scopes)
+        .collect();
+    assert_eq!(scopes, ["repository:bob/app:delete"], "{scopes:?}");
+    let err = c.uncached().manifest_digest("bob/app", "v1").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 }
