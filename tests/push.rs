@@ -551,3 +551,60 @@ fn a_delete_asks_for_the_delete_action_and_a_user_without_it_deletes_nothing() {
     let err = c.uncached().manifest_digest("bob/app", "v1").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 }
+
+#[test]
+fn a_copy_stopped_half_way_finishes_later_without_sending_again_what_arrived() {
+    let src = Registry::open();
+    let dst = Registry::open_empty();
+    let (s, d) = (alice(&src), alice(&dst));
+    let repo = seed::MULTI_OCI;
+    // Stop once the first blob is complete (one job: blobs go one by one).
+    let options = CopyOptions::new().all_platforms().jobs(1).progress(|p| {
+        if p.blob_done == p.blob_total && p.done < p.total {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    });
+    let err = s
+        .copy(repo, seed::MULTI_TAG, &d, repo, &options)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert!(err.to_string().contains("copy cancelled"), "{err}");
+    assert_eq!(
+        d.uncached()
+            .manifest_digest(repo, seed::MULTI_TAG)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound,
+        "no manifest before every blob is there"
+    );
+    let done = s
+        .copy(
+            repo,
+            seed::MULTI_TAG,
+            &d,
+            repo,
+            &CopyOptions::new().all_platforms(),
+        )
+        .unwrap();
+    assert!(done.blobs_existing >= 1, "{done:?}");
+    let whole = s
+        .copy(
+            repo,
+            seed::MULTI_TAG,
+            &alice(&Registry::open_empty()),
+            repo,
+            &CopyOptions::new().all_platforms(),
+        )
+        .unwrap();
+    assert_eq!(
+        done.blobs_uploaded + done.blobs_existing,
+        whole.blobs_uploaded,
+        "{done:?} {whole:?}"
+    );
+    assert_eq!(
+        skopeo_raw_manifest(&dst, repo, seed::MULTI_TAG),
+        skopeo_raw_manifest(&src, repo, seed::MULTI_TAG)
+    );
+}
