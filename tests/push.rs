@@ -608,3 +608,28 @@ fn a_copy_stopped_half_way_finishes_later_without_sending_again_what_arrived() {
         skopeo_raw_manifest(&src, repo, seed::MULTI_TAG)
     );
 }
+
+#[test]
+fn pushes_and_copies_work_over_tls() {
+    let src = Registry::token();
+    let dst = Registry::tls_empty();
+    let d = alice(&dst);
+    let data = bytes(10 << 20, 5);
+    let options = UploadOptions::new().size(data.len() as u64);
+    let pushed = d.push_blob("tls/blob", data.as_slice(), &options).unwrap();
+    assert_eq!(raw_blob(&dst, "tls/blob", pushed.digest.as_str()), data);
+    let r = alice(&src)
+        .copy(
+            seed::OCI_APP,
+            seed::APP_TAG,
+            &d,
+            "tls/app",
+            &CopyOptions::new(),
+        )
+        .unwrap();
+    assert_eq!(
+        skopeo_raw_manifest(&dst, "tls/app", seed::APP_TAG),
+        skopeo_raw_manifest(&src, seed::OCI_APP, seed::APP_TAG)
+    );
+    assert!(r.blobs_uploaded >= 2, "{r:?}");
+}
