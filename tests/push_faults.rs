@@ -8,6 +8,8 @@
 
 #[path = "support/fault.rs"]
 mod fault;
+#[path = "support/markers.rs"]
+mod markers;
 
 use std::time::Duration;
 
@@ -496,4 +498,55 @@ fn a_streamed_upload_resumes_from_the_bytes_it_kept() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Registry, "{err}");
     assert_eq!(srv.requests().last().unwrap().method, "DELETE");
+}
+
+#[test]
+fn what_a_registry_echoes_back_during_a_push_never_shows_a_secret() {
+    use markers::*;
+    let secrets = Markers::new::<&str>(&[]);
+    let basic = basic_b64(MARKER_USER, MARKER_PASSWORD);
+    let echo = format!(
+        r#"{{"errors":[{{"code":"DENIED","message":"you sent Basic {basic} with {MARKER_PASSWORD}"}}]}}"#
+    );
+    let challenge = r#"Basic realm="registry""#;
+    let blob = data(3000);
+    // Each write step answers with the echo once the credentials are known.
+    for failing in ["POST", "PATCH", "PUT", "DELETE"] {
+        let echo = echo.clone();
+        let srv = FaultServer::start_routed_repeating(vec![
+            (
+                Route::when(|r| !r.has_header("authorization")),
+                vec![status(401).header("WWW-Authenticate", challenge)],
+            ),
+            (
+                Route::when(move |r| r.method == failing),
+                vec![json(400, &echo)],
+            ),
+            (
+                Route::when(|r| r.method == "POST"),
+                vec![respond(202, &[("Location", SESSION)], "")],
+            ),
+            (
+                Route::when(|r| r.method == "PATCH"),
+                vec![accepted("0-2999")],
+            ),
+            (Route::when(|r| r.method == "HEAD"), vec![status(404)]),
+        ]);
+        let c = Client::builder(&srv.url())
+            .basic_auth(MARKER_USER, MARKER_PASSWORD)
+            .max_retries(0)
+            .build()
+            .unwrap();
+        let chunked = UploadOptions::new().chunk_size(1024).size(3000);
+        let err = match failing {
+            "DELETE" => c.delete_manifest(REPO, sha256(b"x").as_str()).unwrap_err(),
+            "PATCH" => c.push_blob(REPO, blob.as_slice(), &chunked).unwrap_err(),
+            _ => c
+                .push_blob(REPO, blob.as_slice(), &UploadOptions::new())
+                .unwrap_err(),
+        };
+        assert_eq!(err.http_status(), Some(400), "{failing}: {err}");
+        secrets.assert_error_clean(failing, &err);
+        assert!(!err.diagnostics().is_empty(), "{failing}: {err}");
+    }
 }
