@@ -113,9 +113,9 @@ pub(crate) fn push(
     }
     let bar = terminal_bar();
     let options = with_bar(CopyOptions::new().jobs(jobs), &bar);
-    let result =
-        t.client
-            .push_layout(dir, ref_name, &t.repository, t.reference.as_str(), &options);
+    let result = t
+        .client
+        .push_layout(dir, ref_name, &t.repository, t.reference.as_str(), &options);
     finish(&bar);
     let report = result?;
     print_copy(&report, Some(&dir.display().to_string()), &t, json).map_err(output_error)
@@ -176,9 +176,7 @@ pub(crate) fn copy(
 /// `regc tag TARGET NEWTAG`.
 pub(crate) fn tag(s: &Settings, target: &str, new_tag: &str, json: bool) -> Result<(), Fail> {
     let t = s.target(target, None)?;
-    let digest = t
-        .client
-        .tag(&t.repository, t.reference.as_str(), new_tag)?;
+    let digest = t.client.tag(&t.repository, t.reference.as_str(), new_tag)?;
     if json {
         print_json(&serde_json::json!({
             "repository": t.repository,
