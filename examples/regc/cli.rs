@@ -219,7 +219,8 @@ pub(crate) enum Command {
     },
     /// Delete a manifest (a tag is resolved to its digest: every tag on it goes)
     Delete {
-        /// A reference, or with --registry a repository[:tag|@digest]
+        /// A reference with a tag or digest (none is refused, not taken as latest),
+        /// or with --registry a repository:tag or repository@digest
         target: String,
         /// Delete only the tag, leaving the manifest (not every registry can)
         #[arg(long)]
