@@ -633,3 +633,26 @@ fn pushes_and_copies_work_over_tls() {
     );
     assert!(r.blobs_uploaded >= 2, "{r:?}");
 }
+
+#[test]
+fn a_copy_between_two_clients_of_one_loopback_registry_mounts_even_when_only_one_knows_it_is_plain_http(
+) {
+    let reg = Registry::builder().storage(Storage::SeedCopy).start();
+    // Named without a scheme: https until the first request finds plain http.
+    let name = format!("127.0.0.1:{}", reg.port());
+    let src = Client::new(&name).unwrap();
+    let dst = Client::new(&name).unwrap();
+    src.manifest_digest(seed::OCI_APP, seed::APP_TAG).unwrap();
+    assert_ne!(src.registry_url(), dst.registry_url());
+    let r = src
+        .copy(
+            seed::OCI_APP,
+            seed::APP_TAG,
+            &dst,
+            "mounted/app",
+            &CopyOptions::new(),
+        )
+        .unwrap();
+    assert_eq!(r.blobs_uploaded, 0, "{r:?}");
+    assert!(r.blobs_mounted >= 2, "{r:?}");
+}

@@ -218,7 +218,7 @@ impl Client {
             let reference = reference.to_reference()?;
             check_jobs(options.jobs)?;
             let plan = self.plan(repository, &reference, &options.platforms)?;
-            let same_registry = self.registry_url() == destination.registry_url();
+            let same_registry = self.same_registry(destination);
             let mount_from =
                 (same_registry && repository != destination_repository).then_some(repository);
             let target = match (&options.tag, &reference) {
@@ -241,6 +241,15 @@ impl Client {
                 options,
             )
         })()))
+    }
+
+    /// Whether `other` talks to the same registry: the same host and port.
+    /// Not the same base URL: a loopback registry named without a scheme
+    /// counts as https until a client finds it speaks plain http, which
+    /// one client may have found and the other not yet.
+    fn same_registry(&self, other: &Client) -> bool {
+        let (a, b) = (&self.inner.config.base, &other.inner.config.base);
+        a.host() == b.host() && a.port_or_known_default() == b.port_or_known_default()
     }
 
     /// Pushes the image an OCI image layout names `ref_name` in its
