@@ -451,6 +451,14 @@ impl Error {
         }
     }
 
+    /// What a registry answered `status` to, because it does not do it.
+    pub(crate) fn unsupported_by(status: u16, message: impl Into<String>) -> Error {
+        Error::Unsupported {
+            message: message.into(),
+            status: Some(status),
+        }
+    }
+
     pub(crate) fn connection(message: impl Into<String>) -> Error {
         Error::Connection {
             message: message.into(),

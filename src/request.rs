@@ -12,8 +12,11 @@
 //!
 //! Every error leaving here has had the client's secrets scrubbed from it.
 
+use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use ureq::http::HeaderMap;
 use url::Url;
@@ -52,7 +55,7 @@ pub(crate) struct Request<'a> {
 /// A request body. Both kinds are held in memory (a manifest, one chunk of
 /// an upload), so the request value can be cloned; they differ in whether
 /// the layers below may send them again.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub(crate) enum Payload {
     /// No body.
     #[default]
@@ -63,6 +66,27 @@ pub(crate) enum Payload {
     /// Sent once: a retry could append it twice (an upload chunk). The
     /// caller finds out what arrived and resends what did not.
     Once(Part),
+    /// A stream of `len` bytes, sent once, taken by the first exchange
+    /// that sends it (a clone shares it).
+    Stream(Arc<Mutex<Option<Box<dyn Read + Send>>>>, u64),
+}
+
+impl Payload {
+    /// A one-shot stream of `len` bytes.
+    pub(crate) fn stream(reader: impl Read + Send + 'static, len: u64) -> Payload {
+        Payload::Stream(Arc::new(Mutex::new(Some(Box::new(reader)))), len)
+    }
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Payload::Empty => f.write_str("Empty"),
+            Payload::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            Payload::Once(p) => write!(f, "Once({} bytes)", p.end - p.start),
+            Payload::Stream(_, len) => write!(f, "Stream({len} bytes)"),
+        }
+    }
 }
 
 /// A range of shared bytes: one chunk of an upload, or what is left of it.
@@ -117,6 +141,13 @@ impl Transport {
             Payload::Once(part) => http::Body::Reader {
                 len: Some((part.end - part.start) as u64),
                 reader: Box::new(std::io::Cursor::new(part.clone())),
+            },
+            Payload::Stream(reader, len) => match reader.lock().take() {
+                Some(reader) => http::Body::Reader {
+                    reader,
+                    len: Some(*len),
+                },
+                None => http::Body::Spent,
             },
         };
         lowered.streaming = req.streaming;

@@ -99,6 +99,12 @@ fn blobs_of_every_size_go_up_whole_or_in_chunks_and_read_back_the_same() {
         seen.len() >= 3 && seen.windows(2).all(|w| w[0] < w[1]),
         "{seen:?}"
     );
+    // Its size known, it is streamed in one PATCH.
+    let data = bytes(20 << 20, 100);
+    let options = UploadOptions::new().size(data.len() as u64);
+    let pushed = c.push_blob("up/sizes", data.as_slice(), &options).unwrap();
+    assert_eq!(pushed.digest.as_str(), sha256_digest(&data));
+    assert_eq!(raw_blob(&reg, "up/sizes", pushed.digest.as_str()), data);
 }
 
 #[test]
@@ -166,7 +172,23 @@ fn blobs_are_mounted_across_repositories_and_uploaded_when_the_mount_is_refused(
     let c = alice(&reg);
     let data = bytes(5000, 11);
     let d = c.push_blob_bytes("mount/one", &data).unwrap().digest;
+    reg.token_server().reset_counts();
     assert!(c.mount_blob("mount/two", &d, "mount/one").unwrap());
+    // One token for both repositories: push on the target, pull on the source.
+    let asked: Vec<Vec<String>> = reg
+        .token_server()
+        .requests()
+        .into_iter()
+        .map(|r| r.scopes)
+        .collect();
+    assert_eq!(
+        asked,
+        [[
+            "repository:mount/two:pull,push".to_string(),
+            "repository:mount/one:pull".to_string()
+        ]],
+        "{asked:?}"
+    );
     assert_eq!(raw_blob(&reg, "mount/two", d.as_str()), data);
     let options = UploadOptions::new()
         .digest(&d)
@@ -438,4 +460,199 @@ fn a_layout_pulled_here_is_pushed_back_and_skopeo_copies_it_out_identical() {
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
     assert_eq!(index["manifests"][0]["digest"], pulled.digest.as_str());
+}
+
+#[test]
+fn eight_threads_push_through_one_client_and_two_copies_of_one_image_race() {
+    let reg = Registry::token_empty();
+    let c = alice(&reg);
+    let pushed: Vec<(String, Vec<u8>, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let c = c.clone();
+                s.spawn(move || {
+                    let repo = format!("par/app{i}");
+                    let (manifest, digest) = push_image(&c, &repo, "v1", &format!("image {i}"));
+                    (repo, manifest, digest)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (repo, manifest, digest) in &pushed {
+        assert_eq!(&skopeo_raw_manifest(&reg, repo, "v1"), manifest);
+        assert_eq!(&sha256_digest(manifest), digest);
+    }
+    // Two copies of the same image into one repository at once.
+    let dst = Registry::basic_empty();
+    let d = alice(&dst);
+    let reports: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let (c, d) = (c.clone(), d.clone());
+                s.spawn(move || c.copy("par/app3", "v1", &d, "same/app", &CopyOptions::new()))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in reports {
+        assert_eq!(r.unwrap().digest.as_str(), pushed[3].2);
+    }
+    assert_eq!(skopeo_raw_manifest(&dst, "same/app", "v1"), pushed[3].1);
+}
+
+#[test]
+fn deleting_a_tag_alone_on_distribution_2_8_is_unsupported_and_changes_nothing() {
+    let reg = Registry::basic_empty();
+    let c = alice(&reg);
+    let (_, digest) = push_image(&c, "tags/app", "v1", "t");
+    c.tag("tags/app", "v1", "old").unwrap();
+    // distribution 2.8 reads a tag in a DELETE as a digest (400
+    // DIGEST_INVALID): the tag cannot go alone.
+    let err = c.delete_tag("tags/app", "old").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert_eq!(err.http_status(), Some(400));
+    for tag in ["old", "v1"] {
+        assert_eq!(
+            c.uncached()
+                .manifest_digest("tags/app", tag)
+                .unwrap()
+                .as_str(),
+            digest
+        );
+    }
+}
+
+#[test]
+fn a_delete_asks_for_the_delete_action_and_a_user_without_it_deletes_nothing() {
+    let reg = Registry::token_empty();
+    let c = alice(&reg);
+    let (_, digest) = push_image(&c, "bob/app", "v1", "d");
+    // Bob may push and pull under bob/, but not delete.
+    let bob = client_as(&reg, Some(BOB));
+    let err = bob.delete_manifest("bob/app", digest.as_str()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+    assert_eq!(
+        c.uncached()
+            .manifest_digest("bob/app", "v1")
+            .unwrap()
+            .as_str(),
+        digest
+    );
+    reg.token_server().reset_counts();
+    c.delete_manifest("bob/app", digest.as_str()).unwrap();
+    let scopes: Vec<String> = reg
+        .token_server()
+        .requests()
+        .into_iter()
+        .flat_map(|r| r.scopes)
+        .collect();
+    assert_eq!(scopes, ["repository:bob/app:delete"], "{scopes:?}");
+    let err = c.uncached().manifest_digest("bob/app", "v1").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+}
+
+#[test]
+fn a_copy_stopped_half_way_finishes_later_without_sending_again_what_arrived() {
+    let src = Registry::open();
+    let dst = Registry::open_empty();
+    let (s, d) = (alice(&src), alice(&dst));
+    let repo = seed::MULTI_OCI;
+    // Stop once the first blob is complete (one job: blobs go one by one).
+    let options = CopyOptions::new().all_platforms().jobs(1).progress(|p| {
+        if p.blob_done == p.blob_total && p.done < p.total {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    });
+    let err = s
+        .copy(repo, seed::MULTI_TAG, &d, repo, &options)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert!(err.to_string().contains("copy cancelled"), "{err}");
+    assert_eq!(
+        d.uncached()
+            .manifest_digest(repo, seed::MULTI_TAG)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound,
+        "no manifest before every blob is there"
+    );
+    let done = s
+        .copy(
+            repo,
+            seed::MULTI_TAG,
+            &d,
+            repo,
+            &CopyOptions::new().all_platforms(),
+        )
+        .unwrap();
+    assert!(done.blobs_existing >= 1, "{done:?}");
+    let whole = s
+        .copy(
+            repo,
+            seed::MULTI_TAG,
+            &alice(&Registry::open_empty()),
+            repo,
+            &CopyOptions::new().all_platforms(),
+        )
+        .unwrap();
+    assert_eq!(
+        done.blobs_uploaded + done.blobs_existing,
+        whole.blobs_uploaded,
+        "{done:?} {whole:?}"
+    );
+    assert_eq!(
+        skopeo_raw_manifest(&dst, repo, seed::MULTI_TAG),
+        skopeo_raw_manifest(&src, repo, seed::MULTI_TAG)
+    );
+}
+
+#[test]
+fn pushes_and_copies_work_over_tls() {
+    let src = Registry::token();
+    let dst = Registry::tls_empty();
+    let d = alice(&dst);
+    let data = bytes(10 << 20, 5);
+    let options = UploadOptions::new().size(data.len() as u64);
+    let pushed = d.push_blob("tls/blob", data.as_slice(), &options).unwrap();
+    assert_eq!(raw_blob(&dst, "tls/blob", pushed.digest.as_str()), data);
+    let r = alice(&src)
+        .copy(
+            seed::OCI_APP,
+            seed::APP_TAG,
+            &d,
+            "tls/app",
+            &CopyOptions::new(),
+        )
+        .unwrap();
+    assert_eq!(
+        skopeo_raw_manifest(&dst, "tls/app", seed::APP_TAG),
+        skopeo_raw_manifest(&src, seed::OCI_APP, seed::APP_TAG)
+    );
+    assert!(r.blobs_uploaded >= 2, "{r:?}");
+}
+
+#[test]
+fn a_copy_between_two_clients_of_one_loopback_registry_mounts_even_when_only_one_knows_it_is_plain_http(
+) {
+    let reg = Registry::builder().storage(Storage::SeedCopy).start();
+    // Named without a scheme: https until the first request finds plain http.
+    let name = format!("127.0.0.1:{}", reg.port());
+    let src = Client::new(&name).unwrap();
+    let dst = Client::new(&name).unwrap();
+    src.manifest_digest(seed::OCI_APP, seed::APP_TAG).unwrap();
+    assert_ne!(src.registry_url(), dst.registry_url());
+    let r = src
+        .copy(
+            seed::OCI_APP,
+            seed::APP_TAG,
+            &dst,
+            "mounted/app",
+            &CopyOptions::new(),
+        )
+        .unwrap();
+    assert_eq!(r.blobs_uploaded, 0, "{r:?}");
+    assert!(r.blobs_mounted >= 2, "{r:?}");
 }

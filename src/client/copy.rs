@@ -13,7 +13,7 @@
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::digest::Digest;
@@ -25,7 +25,8 @@ use crate::text::quote;
 use crate::{Error, Result};
 
 use super::manifests::name_of;
-use super::pull::{is_stopped, lock, Plan, Platforms, ProgressFn, Tracker};
+use super::pull::{Plan, Platforms};
+use super::transfer::{in_parallel, lock, ProgressFn, Tracker};
 use super::upload::{BlobSource, UploadOptions};
 use super::{Client, PullProgress, ToReference, DEFAULT_PULL_JOBS, MAX_PULL_JOBS};
 
@@ -217,7 +218,7 @@ impl Client {
             let reference = reference.to_reference()?;
             check_jobs(options.jobs)?;
             let plan = self.plan(repository, &reference, &options.platforms)?;
-            let same_registry = self.registry_url() == destination.registry_url();
+            let same_registry = self.same_registry(destination);
             let mount_from =
                 (same_registry && repository != destination_repository).then_some(repository);
             let target = match (&options.tag, &reference) {
@@ -240,6 +241,15 @@ impl Client {
                 options,
             )
         })()))
+    }
+
+    /// Whether `other` talks to the same registry: the same host and port.
+    /// Not the same base URL: a loopback registry named without a scheme
+    /// counts as https until a client finds it speaks plain http, which
+    /// one client may have found and the other not yet.
+    fn same_registry(&self, other: &Client) -> bool {
+        let (a, b) = (&self.inner.config.base, &other.inner.config.base);
+        a.host() == b.host() && a.port_or_known_default() == b.port_or_known_default()
     }
 
     /// Pushes the image an OCI image layout names `ref_name` in its
@@ -355,52 +365,20 @@ impl Client {
         tracker: &Tracker<'_>,
         report: &mut CopyReport,
     ) -> Result<()> {
-        let mut order: Vec<&Descriptor> = plan.blobs.iter().collect();
-        order.sort_by_key(|d| std::cmp::Reverse(d.size));
-        let next = AtomicUsize::new(0);
-        let totals = Mutex::new(&mut *report);
-        let failure: Mutex<Option<Error>> = Mutex::new(None);
-        std::thread::scope(|scope| {
-            for _ in 0..jobs.min(order.len()) {
-                scope.spawn(|| loop {
-                    if tracker.stop.load(Ordering::SeqCst) {
-                        return;
-                    }
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(d) = order.get(i) else {
-                        return;
-                    };
-                    match self.send_blob(d, open, repository, mount_from, tracker) {
-                        Ok(source) => {
-                            let mut r = lock(&totals);
-                            match source {
-                                BlobSource::Uploaded => {
-                                    r.blobs_uploaded += 1;
-                                    r.bytes_uploaded = r.bytes_uploaded.saturating_add(d.size);
-                                }
-                                BlobSource::Mounted => r.blobs_mounted += 1,
-                                BlobSource::Existed => r.blobs_existing += 1,
-                            }
-                        }
-                        Err(e) => {
-                            let mut first = lock(&failure);
-                            if first.is_none() && !is_stopped(&e) {
-                                *first = Some(e);
-                            }
-                            tracker.stop.store(true, Ordering::SeqCst);
-                            return;
-                        }
-                    }
-                });
+        let totals = Mutex::new(report);
+        in_parallel(&plan.blobs, jobs, tracker, |d| {
+            let source = self.send_blob(d, open, repository, mount_from, tracker)?;
+            let mut r = lock(&totals);
+            match source {
+                BlobSource::Uploaded => {
+                    r.blobs_uploaded += 1;
+                    r.bytes_uploaded = r.bytes_uploaded.saturating_add(d.size);
+                }
+                BlobSource::Mounted => r.blobs_mounted += 1,
+                BlobSource::Existed => r.blobs_existing += 1,
             }
-        });
-        if let Some(e) = lock(&failure).take() {
-            return Err(e);
-        }
-        if tracker.cancelled.load(Ordering::SeqCst) {
-            return Err(tracker.cancel_error());
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn send_blob(

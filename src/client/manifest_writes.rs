@@ -221,7 +221,22 @@ impl Client {
         self.scrub((|| {
             validate_repository(repository)?;
             let tag = tag_reference(tag)?;
-            self.delete(repository, &tag)?;
+            self.delete(repository, &tag).map_err(|e| match e {
+                // distribution before 3.0 reads the tag as a digest.
+                Error::Registry { status: 400, .. }
+                    if e.diagnostics().iter().any(|d| d.code == "DIGEST_INVALID") =>
+                {
+                    Error::unsupported_by(
+                        400,
+                        format!(
+                            "the registry cannot delete the tag {repository}:{} alone; \
+                             delete the manifest by digest instead",
+                            tag.as_str()
+                        ),
+                    )
+                }
+                e => e,
+            })?;
             self.forget_manifest_write(repository, &tag);
             Ok(())
         })())

@@ -25,6 +25,7 @@ mod manifests;
 mod ping;
 mod pull;
 mod referrers;
+mod transfer;
 mod upload;
 
 use std::fmt;

@@ -1,17 +1,20 @@
-//! Blob uploads: the existence check, monolithic and chunked uploads that
-//! resume after a dropped connection, cross-repository mounts, and blob
-//! deletion.
+//! Blob uploads: the existence check, monolithic, streamed and chunked
+//! uploads that resume after a dropped connection, cross-repository
+//! mounts, and blob deletion.
 //!
-//! An upload reads its source one chunk at a time into one buffer, so its
-//! memory is the chunk size whatever the blob's. A blob that fits in the
-//! first chunk goes up in one `PUT`; a larger one in `PATCH`es, each chunk
-//! kept until the registry has taken it, so that when a connection drops
-//! the upload asks the registry how far it got (`GET` on the session) and
-//! sends the rest of the chunk from there. Chunks are never resent by the
-//! retry layer: a blind retry could append the same bytes twice
-//! (`session.rs`).
+//! A blob of at most [`DEFAULT_CHUNK_SIZE`] bytes goes up in one `PUT`
+//! (which the retry layer may resend). A larger one of known size is
+//! streamed in one `PATCH` while the last 8 MiB sent are kept
+//! (`stream.rs`); one of unknown size, or when the caller sets a chunk
+//! size, goes in `PATCH`es of one chunk each, every chunk kept until the
+//! registry has taken it (`session.rs`). Either way memory does not depend
+//! on the blob's size, and when a connection drops the upload asks the
+//! registry how far it got (`GET` on the session) and sends the rest from
+//! there. Upload bodies are never resent by the retry layer: a blind retry
+//! could append the same bytes twice.
 
 mod session;
+mod stream;
 
 use std::fmt;
 use std::io::Read;
@@ -32,7 +35,8 @@ use super::cached::BlobKey;
 use super::manifests::announced_digest;
 use super::{Client, ToDigest};
 
-/// Default bytes sent per `PATCH` (and the largest blob sent in one `PUT`).
+/// The largest blob sent in one `PUT`, and the chunk size of a blob of
+/// unknown size.
 pub const DEFAULT_CHUNK_SIZE: usize = 8 << 20;
 /// The largest chunk held in memory, whatever the caller or the registry's
 /// `OCI-Chunk-Min-Length` asks for.
@@ -59,7 +63,7 @@ type ProgressFn = dyn Fn(u64) + Send + Sync;
 pub struct UploadOptions {
     digest: Option<Digest>,
     size: Option<u64>,
-    chunk_size: usize,
+    chunk_size: Option<usize>,
     mount_from: Option<String>,
     progress: Option<Arc<ProgressFn>>,
 }
@@ -93,7 +97,7 @@ impl UploadOptions {
         UploadOptions {
             digest: None,
             size: None,
-            chunk_size: DEFAULT_CHUNK_SIZE,
+            chunk_size: None,
             mount_from: None,
             progress: None,
         }
@@ -125,15 +129,18 @@ impl UploadOptions {
         self
     }
 
-    /// Bytes per `PATCH`, between [`MIN_CHUNK_SIZE`] and [`MAX_CHUNK_SIZE`]
-    /// (clamped); raised to the registry's `OCI-Chunk-Min-Length`. The
-    /// upload's memory is one chunk.
+    /// Sends the blob in `PATCH`es of this many bytes, between
+    /// [`MIN_CHUNK_SIZE`] and [`MAX_CHUNK_SIZE`] (clamped), raised to the
+    /// registry's `OCI-Chunk-Min-Length`; the upload's memory is one chunk.
+    /// Without it, a blob of known size is streamed in one `PATCH`, which
+    /// is faster (on distribution 2.8, 32 `PATCH`es of 8 MiB take two to
+    /// three times as long as one of 256 MiB).
     ///
     /// ```
     /// let o = registry_client::UploadOptions::new().chunk_size(1 << 20);
     /// ```
     pub fn chunk_size(mut self, bytes: usize) -> UploadOptions {
-        self.chunk_size = bytes.clamp(MIN_CHUNK_SIZE, MAX_CHUNK_SIZE);
+        self.chunk_size = Some(bytes.clamp(MIN_CHUNK_SIZE, MAX_CHUNK_SIZE));
         self
     }
 

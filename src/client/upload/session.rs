@@ -17,7 +17,8 @@ use crate::{Error, ErrorKind, Result};
 
 use super::super::manifests::announced_digest;
 use super::super::Client;
-use super::{BlobSource, PushedBlob, UploadOptions, MAX_CHUNK_SIZE};
+use super::stream::WINDOW;
+use super::{BlobSource, PushedBlob, UploadOptions, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE};
 
 pub(super) struct Session {
     pub location: Url,
@@ -44,7 +45,7 @@ pub(super) struct Upload<'a> {
 }
 
 impl Upload<'_> {
-    fn what(&self) -> String {
+    pub(super) fn what(&self) -> String {
         format!("upload to {}", self.repository)
     }
 
@@ -56,13 +57,29 @@ impl Upload<'_> {
                  {MAX_CHUNK_SIZE} this client holds in memory"
             )));
         }
-        Ok(self.options.chunk_size.max(min as usize))
+        let chosen = self.options.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE);
+        Ok(chosen.max(min as usize))
     }
 
     pub fn run(&mut self, source: &mut dyn Read) -> Result<PushedBlob> {
-        let mut chunks = Chunks::new(source, self.chunk_size()?);
+        if let (None, Some(size)) = (self.options.chunk_size, self.options.size) {
+            if size > WINDOW as u64 {
+                // Known and large: one streamed PATCH (`stream.rs`).
+                self.stream(source, size)?;
+                let digest = self.finish_digest()?;
+                self.commit(&digest, Payload::Empty)?;
+                self.report()?;
+                return self.done(digest);
+            }
+        }
+        // No bigger than the blob (and a byte, to see a source that gives
+        // more) when its size is known: a small blob costs a small buffer.
+        let size = self.options.size.map_or(usize::MAX, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX).saturating_add(1)
+        });
+        let mut chunks = Chunks::new(source, self.chunk_size()?.min(size));
         let (len, last) = chunks.next()?;
-        self.account(&chunks.buf[..len])?;
+        self.account(&chunks.buf[..len], last)?;
         if last {
             // It fits in one chunk: one PUT, which may be sent again.
             let bytes: Arc<[u8]> = chunks.buf[..len].into();
@@ -80,11 +97,11 @@ impl Upload<'_> {
             if chunks.ended {
                 break;
             }
-            let (n, _) = chunks.next()?;
+            let (n, last) = chunks.next()?;
+            self.account(&chunks.buf[..n], last)?;
             if n == 0 {
                 break;
             }
-            self.account(&chunks.buf[..n])?;
             len = n;
         }
         let digest = self.finish_digest()?;
@@ -108,8 +125,9 @@ impl Upload<'_> {
     }
 
     /// Hashes bytes read from the source and checks the total against the
-    /// size the caller gave.
-    fn account(&mut self, bytes: &[u8]) -> Result<()> {
+    /// size the caller gave: more is an error at once, less once the
+    /// source has ended (`last`), before those bytes are sent.
+    pub(super) fn account(&mut self, bytes: &[u8], last: bool) -> Result<()> {
         if let Some(h) = &mut self.hasher {
             h.update(bytes);
         }
@@ -120,6 +138,10 @@ impl Upload<'_> {
         match self.options.size {
             Some(size) if self.read > size => Err(Error::invalid(format!(
                 "the blob's source gave more than the {size} bytes announced"
+            ))),
+            Some(size) if last && self.read < size => Err(Error::invalid(format!(
+                "the blob's source gave {} bytes, not the {size} announced",
+                self.read
             ))),
             _ => Ok(()),
         }
@@ -216,7 +238,7 @@ impl Upload<'_> {
     }
 
     /// Asks the registry how many bytes of the upload it has.
-    fn status(&mut self) -> Result<u64> {
+    pub(super) fn status(&mut self) -> Result<u64> {
         let what = self.what();
         let resp = self.client.send(&Request {
             scope: Some(Scope::push(self.repository)),
@@ -251,7 +273,7 @@ impl Upload<'_> {
             },
             // An earlier attempt may have completed the upload, its answer
             // lost: then the session is gone and the blob is there.
-            Err(e) if e.kind() == ErrorKind::NotFound && e.attempts() > 1 => {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
                 match self.client.head_blob(self.repository, digest)? {
                     Some(_) => Ok(()),
                     None => Err(e),
@@ -264,7 +286,7 @@ impl Upload<'_> {
 
 /// Failures after which asking the registry how far the upload got, and
 /// going on from there, can help.
-fn resumable(e: &Error) -> bool {
+pub(super) fn resumable(e: &Error) -> bool {
     crate::http::failure::is_transient(e)
         || matches!(e.http_status(), Some(401 | 416 | 429 | 500..=599))
 }
@@ -284,7 +306,7 @@ impl<'a> Chunks<'a> {
     fn new(source: &'a mut dyn Read, size: usize) -> Chunks<'a> {
         Chunks {
             source,
-            buf: vec![0u8; size].into(),
+            buf: std::iter::repeat_n(0u8, size).collect(),
             carry: None,
             ended: false,
         }
@@ -298,7 +320,7 @@ impl<'a> Chunks<'a> {
         if Arc::get_mut(&mut self.buf).is_none() {
             // A request still holds the last chunk (it cannot after a
             // completed exchange; this is only a fallback).
-            self.buf = vec![0u8; self.buf.len()].into();
+            self.buf = std::iter::repeat_n(0u8, self.buf.len()).collect();
         }
         let buf = Arc::get_mut(&mut self.buf).expect("a buffer no one else holds");
         let mut n = 0;
@@ -325,7 +347,7 @@ impl<'a> Chunks<'a> {
 /// wants). `0-0` is read as nothing received (distribution says `0-0` for
 /// both 0 and 1 bytes; resending one byte too many is refused with a 416,
 /// not stored twice), and `0--1` as nothing.
-fn parse_range(value: &str) -> std::result::Result<u64, String> {
+pub(super) fn parse_range(value: &str) -> std::result::Result<u64, String> {
     let v = value.trim();
     let v = v.strip_prefix("bytes=").unwrap_or(v);
     let (first, last) = v
@@ -340,6 +362,9 @@ fn parse_range(value: &str) -> std::result::Result<u64, String> {
     if last == "-1" || last == "0" {
         return Ok(0);
     }
+    if last.is_empty() || !last.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("not a byte range: {}", quote(value)));
+    }
     let last: u64 = last
         .parse()
         .map_err(|_| format!("not a byte range: {}", quote(value)))?;
@@ -348,7 +373,7 @@ fn parse_range(value: &str) -> std::result::Result<u64, String> {
 }
 
 /// Reads until `buf` is full or the source ends: the bytes read.
-fn read_full(source: &mut dyn Read, buf: &mut [u8]) -> Result<usize> {
+pub(super) fn read_full(source: &mut dyn Read, buf: &mut [u8]) -> Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match source.read(&mut buf[n..]) {
@@ -364,4 +389,90 @@ fn read_full(source: &mut dyn Read, buf: &mut [u8]) -> Result<usize> {
         }
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_give_the_next_offset_and_refuse_what_is_not_one() {
+        for (v, next) in [
+            ("0-0", 0),
+            ("0--1", 0),
+            ("0-1", 2),
+            ("bytes=0-1023", 1024),
+            (" 0-99 ", 100),
+            ("0-18446744073709551614", u64::MAX),
+        ] {
+            assert_eq!(parse_range(v), Ok(next), "{v}");
+        }
+        for v in [
+            "",
+            "0",
+            "1-5",
+            "0-",
+            "0-x",
+            "0-18446744073709551615",
+            "-0-5",
+            "0-+5",
+        ] {
+            assert!(parse_range(v).is_err(), "{v:?}");
+        }
+    }
+
+    /// A reader that gives one byte per read.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match (self.0.split_first(), buf.is_empty()) {
+                (Some((b, rest)), false) => {
+                    buf[0] = *b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn chunks_cover_the_source_exactly_and_know_the_last_one() {
+        let data: Vec<u8> = (0..100u8).collect();
+        for len in [0usize, 1, 9, 10, 11, 19, 20, 21, 100] {
+            let mut source = Trickle(&data[..len]);
+            let mut chunks = Chunks::new(&mut source, 10);
+            let mut got = Vec::new();
+            let mut sizes = Vec::new();
+            loop {
+                let (n, last) = chunks.next().unwrap();
+                got.extend_from_slice(&chunks.buf[..n]);
+                sizes.push(n);
+                if last {
+                    break;
+                }
+                assert_eq!(n, 10, "only the last chunk is short");
+            }
+            assert_eq!(got, &data[..len], "{len}");
+            // A full last chunk is known to be last without an empty one.
+            let expected = if len == 0 { 1 } else { len.div_ceil(10) };
+            assert_eq!(sizes.len(), expected, "{len}: {sizes:?}");
+            assert_eq!(chunks.next().unwrap(), (0, true));
+        }
+    }
+
+    #[test]
+    fn a_chunk_still_held_by_a_request_is_not_overwritten() {
+        let data = [1u8; 25];
+        let mut source = &data[..];
+        let mut chunks = Chunks::new(&mut source, 10);
+        chunks.next().unwrap();
+        let held = chunks.buf.clone();
+        chunks.next().unwrap();
+        assert!(!Arc::ptr_eq(&held, &chunks.buf));
+        let free = chunks.buf.as_ptr();
+        chunks.next().unwrap();
+        assert_eq!(chunks.buf.as_ptr(), free, "an unheld buffer is reused");
+    }
 }
