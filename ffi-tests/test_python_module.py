@@ -156,7 +156,7 @@ def check_writes(env) -> None:
         expect(alice.referrers(repo, digest, "application/vnd.other")["manifests"] == [],
                "filtered")
         raises(rc.InvalidArgument, alice.referrers, repo, "v1")
-        e = raises(rc.RegistryServerError, alice.delete_tag, repo, "stable")
+        e = raises(rc.Unsupported, alice.delete_tag, repo, "stable")
         expect(e.http_status == 400, "no tag deletion on distribution 2.8", e)
         raises(rc.AuthError, bob.delete_manifest, repo, "v1")
         expect(alice.delete_manifest(repo, "stable") == digest, "delete_manifest")

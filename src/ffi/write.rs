@@ -314,9 +314,9 @@ pub unsafe extern "C" fn regc_manifest_delete(
 
 /// Deletes the tag `tag` of `repository`, leaving the manifest (the
 /// distribution spec's tag deletion, which not every registry has: one
-/// without it answers with an error, such as `REGC_ERR_UNSUPPORTED` or
-/// `REGC_ERR_REGISTRY`, never a silent success; `regc_manifest_delete()`
-/// removes a manifest with all its tags).
+/// without it gives `REGC_ERR_UNSUPPORTED` (HTTP 400 or 405), never a
+/// silent success; `regc_manifest_delete()` removes a manifest with all its
+/// tags).
 ///
 /// Returns `REGC_ERR_INVALID_ARGUMENT` for a NULL, non-UTF-8 or invalid
 /// argument (also a digest in place of a tag), `REGC_ERR_NOT_FOUND`, or
