@@ -1,9 +1,12 @@
 // C++17: the header through a small RAII wrapper (unique_ptr with the free
 // functions, exceptions carrying the library's last error).
-// Environment: REGC_TEST_OPEN_URL.
+// Environment: REGC_TEST_OPEN_URL (the seed, read-only), REGC_TEST_WRITE_URL
+// (an empty registry without auth).
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -68,6 +71,52 @@ inline std::string image_info(const Client &c, const std::string &repo, const st
   return String(raw).get();
 }
 
+inline std::string take(char *raw) { return String(raw).get(); }
+
+inline std::string upload(const Client &c, const std::string &repo, const std::string &data) {
+  char *raw = nullptr;
+  check(regc_blob_upload_buffer(c.get(), repo.c_str(),
+                                reinterpret_cast<const uint8_t *>(data.data()), data.size(), &raw));
+  return take(raw);
+}
+
+// Streams any std::istream through the read callback; a stream that goes
+// bad is an error (-1).
+inline std::string upload(const Client &c, const std::string &repo, std::istream &in) {
+  auto read = [](void *user, uint8_t *buf, size_t len) -> ptrdiff_t {
+    auto *is = static_cast<std::istream *>(user);
+    is->read(reinterpret_cast<char *>(buf), static_cast<std::streamsize>(len));
+    if (is->bad()) return -1;
+    return static_cast<ptrdiff_t>(is->gcount());
+  };
+  char *raw = nullptr;
+  check(regc_blob_upload_callback(c.get(), repo.c_str(), read, &in, nullptr, &raw));
+  return take(raw);
+}
+
+inline std::string put(const Client &c, const std::string &repo, const std::string &ref,
+                       const std::string &body) {
+  char *raw = nullptr;
+  check(regc_manifest_put(c.get(), repo.c_str(), ref.c_str(),
+                          "application/vnd.oci.image.manifest.v1+json",
+                          reinterpret_cast<const uint8_t *>(body.data()), body.size(), &raw));
+  return take(raw);
+}
+
+inline std::string copy(const Client &src, const std::string &src_repo, const std::string &ref,
+                        const Client &dst, const std::string &dst_repo) {
+  char *raw = nullptr;
+  check(regc_copy(src.get(), src_repo.c_str(), ref.c_str(), dst.get(), dst_repo.c_str(), nullptr,
+                  nullptr, true, 0, nullptr, nullptr, &raw));
+  return take(raw);
+}
+
+inline std::string resolve(const Client &c, const std::string &repo, const std::string &ref) {
+  char *raw = nullptr;
+  check(regc_resolve_digest(c.get(), repo.c_str(), ref.c_str(), &raw));
+  return take(raw);
+}
+
 }  // namespace regc
 
 static int failures = 0;
@@ -114,6 +163,58 @@ int main() {
     } catch (const regc::Error &e) {
       EXPECT(e.status == REGC_ERR_INVALID_ARGUMENT);
     }
+
+    // The write path, on the empty registry.
+    const char *write_url = std::getenv("REGC_TEST_WRITE_URL");
+    if (write_url == nullptr) {
+      std::cerr << "FATAL: REGC_TEST_WRITE_URL is not set\n";
+      return 2;
+    }
+    regc::Client w = regc::connect(write_url);
+    std::string config = R"({"architecture":"amd64","os":"linux"})";
+    std::string config_digest = regc::upload(w, "cpp/app", config);
+    std::istringstream layer_stream(std::string(100000, 'L'));
+    std::string layer_digest = regc::upload(w, "cpp/app", layer_stream);
+    EXPECT(config_digest.rfind("sha256:", 0) == 0 && layer_digest.rfind("sha256:", 0) == 0);
+    std::ostringstream manifest_json;
+    manifest_json << R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+         << R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")"
+         << config_digest << R"(","size":)" << config.size() << "},"
+         << R"("layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")"
+         << layer_digest << R"(","size":100000}]})";
+    std::string pushed = regc::put(w, "cpp/app", "v1", manifest_json.str());
+    regc::Manifest back = regc::manifest(w, "cpp/app", "v1");
+    EXPECT(pushed == regc_manifest_digest(back.get()));
+    char *tagged = nullptr;
+    regc::check(regc_tag(w.get(), "cpp/app", "v1", "stable", &tagged));
+    EXPECT(regc::take(tagged) == pushed);
+    char *json = nullptr;
+    regc::check(regc_referrers(w.get(), "cpp/app", pushed.c_str(), nullptr, &json));
+    EXPECT(regc::take(json) == R"({"manifests":[],"from_tag_schema":true})");
+    char *deleted = nullptr;
+    regc::check(regc_manifest_delete(w.get(), "cpp/app", "stable", &deleted));
+    EXPECT(regc::take(deleted) == pushed);
+    try {
+      regc::manifest(w, "cpp/app", "v1");
+      EXPECT(false);
+    } catch (const regc::Error &e) {
+      EXPECT(e.status == REGC_ERR_NOT_FOUND);
+    }
+    // A stream that fails mid-way: an I/O error, no crash.
+    struct Broken : std::streambuf {
+      int_type underflow() override { throw std::ios_base::failure("broken"); }
+    } broken;
+    std::istream bad(&broken);
+    try {
+      regc::upload(w, "cpp/app", bad);
+      EXPECT(false);
+    } catch (const regc::Error &e) {
+      EXPECT(e.status == REGC_ERR_IO);
+    }
+    // Every platform of an index from the seed: the same digest here.
+    std::string copied = regc::copy(client, "multi/oci", "latest", w, "cpp/multi");
+    EXPECT(copied == regc::resolve(client, "multi/oci", "latest"));
+    EXPECT(copied == regc::resolve(w, "cpp/multi", "latest"));
   } catch (const std::exception &e) {
     std::cerr << "unexpected exception: " << e.what() << "\n";
     return 1;

@@ -1,7 +1,11 @@
 """Python ctypes test (standard library only): loads the shared library,
 lists tags, fetches a manifest and checks its digest with hashlib.
 
-Environment: REGC_TEST_LIB (path of libregistry_client.so), REGC_TEST_OPEN_URL.
+Then the write path by raw ctypes: a blob from a buffer and from a read
+callback (one that fails, and none at all), a manifest put and deleted.
+
+Environment: REGC_TEST_LIB (path of libregistry_client.so), REGC_TEST_OPEN_URL,
+REGC_TEST_WRITE_URL (an empty registry without auth).
 
 Checks raise through `expect`, never a bare `assert`: those vanish under
 PYTHONOPTIMIZE / python -O, and the test would pass without checking.
@@ -14,6 +18,7 @@ import sys
 REGC_OK = 0
 REGC_ERR_INVALID_ARGUMENT = 1
 REGC_ERR_NOT_FOUND = 3
+REGC_ERR_IO = 14
 
 
 class CheckFailed(Exception):
@@ -115,8 +120,110 @@ def main() -> int:
         expect(status == REGC_ERR_INVALID_ARGUMENT, "non-UTF-8 repository", status)
     finally:
         lib.regc_client_free(client)
+    write_checks(lib, check)
     print(f"test_ctypes: all checks passed ({len(names)} tags, {digest})")
     return 0
+
+
+READ_FN = ctypes.CFUNCTYPE(ctypes.c_ssize_t, ctypes.c_void_p,
+                           ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t)
+
+
+def write_checks(lib, check) -> None:
+    c_p = ctypes.c_void_p
+    c_s = ctypes.c_char_p
+    pp = ctypes.POINTER(c_p)
+    lib.regc_string_free.restype = None
+    lib.regc_string_free.argtypes = [c_p]
+    lib.regc_blob_upload_buffer.restype = ctypes.c_int
+    lib.regc_blob_upload_buffer.argtypes = [c_p, c_s, c_s, ctypes.c_size_t, pp]
+    lib.regc_blob_upload_callback.restype = ctypes.c_int
+    lib.regc_blob_upload_callback.argtypes = [c_p, c_s, READ_FN, c_p, c_s, pp]
+    lib.regc_manifest_put.restype = ctypes.c_int
+    lib.regc_manifest_put.argtypes = [c_p, c_s, c_s, c_s, c_s, ctypes.c_size_t, pp]
+    lib.regc_manifest_delete.restype = ctypes.c_int
+    lib.regc_manifest_delete.argtypes = [c_p, c_s, c_s, pp]
+    lib.regc_referrers.restype = ctypes.c_int
+    lib.regc_referrers.argtypes = [c_p, c_s, c_s, c_s, pp]
+
+    def take(ptr: c_p) -> str:
+        try:
+            return ctypes.string_at(ptr).decode()
+        finally:
+            lib.regc_string_free(ptr)
+
+    def sha256(data: bytes) -> str:
+        return "sha256:" + hashlib.sha256(data).hexdigest()
+
+    config = lib.regc_config_new(os.environ["REGC_TEST_WRITE_URL"].encode())
+    expect(bool(config), "regc_config_new (write)", lib.regc_last_error_message())
+    client = c_p()
+    check(lib.regc_client_new(config, ctypes.byref(client)))
+    lib.regc_config_free(config)
+    try:
+        out = c_p()
+        check(lib.regc_blob_upload_buffer(client, b"ctypes/app", b"hello", 5, ctypes.byref(out)))
+        expect(take(out) == sha256(b"hello"), "buffer upload digest")
+
+        data = bytes(range(256)) * 4000
+        pos = [0]
+
+        def give(_user, buf, length):
+            n = min(length, len(data) - pos[0], 7777)
+            ctypes.memmove(buf, data[pos[0]:pos[0] + n], n)
+            pos[0] += n
+            return n
+
+        reader = READ_FN(give)
+        out = c_p()
+        check(lib.regc_blob_upload_callback(client, b"ctypes/app", reader, None, None,
+                                            ctypes.byref(out)))
+        expect(take(out) == sha256(data), "callback upload digest")
+        expect(pos[0] == len(data), "all of it read", pos[0])
+
+        calls = [0]
+
+        def fail(_user, _buf, _length):
+            calls[0] += 1
+            return -1
+
+        failing = READ_FN(fail)
+        untouched = c_p(4321)
+        status = lib.regc_blob_upload_callback(client, b"ctypes/app", failing, None, None,
+                                               ctypes.byref(untouched))
+        expect(status == REGC_ERR_IO, "a failing callback", status)
+        expect(b"read callback reported an error (-1)" in lib.regc_last_error_message(),
+               "its message", lib.regc_last_error_message())
+        expect(calls[0] == 1, "called once", calls[0])
+        status = lib.regc_blob_upload_callback(client, b"ctypes/app", READ_FN(), None, None,
+                                               ctypes.byref(untouched))
+        expect(status == REGC_ERR_INVALID_ARGUMENT, "a NULL callback", status)
+        expect(b"`read_cb` is NULL" in lib.regc_last_error_message(), "its message",
+               lib.regc_last_error_message())
+        expect(untouched.value == 4321, "output untouched on failure", untouched.value)
+
+        layer = b"ctypes layer"
+        check(lib.regc_blob_upload_buffer(client, b"ctypes/app", layer, len(layer),
+                                          ctypes.byref(out)))
+        lib.regc_string_free(out)
+        mt = b"application/vnd.oci.image.manifest.v1+json"
+        manifest = (b'{"schemaVersion":2,"mediaType":"' + mt + b'","config":{"mediaType":'
+                    b'"application/vnd.oci.image.config.v1+json","digest":"'
+                    + sha256(b"hello").encode() + b'","size":5},"layers":[{"mediaType":'
+                    b'"application/vnd.oci.image.layer.v1.tar","digest":"'
+                    + sha256(layer).encode() + b'","size":' + str(len(layer)).encode() + b'}]}')
+        check(lib.regc_manifest_put(client, b"ctypes/app", b"v1", mt, manifest, len(manifest),
+                                    ctypes.byref(out)))
+        expect(take(out) == sha256(manifest), "manifest digest")
+        check(lib.regc_referrers(client, b"ctypes/app", sha256(manifest).encode(), None,
+                                 ctypes.byref(out)))
+        expect(take(out) == '{"manifests":[],"from_tag_schema":true}', "no referrers")
+        check(lib.regc_manifest_delete(client, b"ctypes/app", b"v1", ctypes.byref(out)))
+        expect(take(out) == sha256(manifest), "deleted digest")
+        status = lib.regc_manifest_delete(client, b"ctypes/app", b"v1", None)
+        expect(status == REGC_ERR_NOT_FOUND, "deleted twice", status)
+    finally:
+        lib.regc_client_free(client)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,14 @@ static void check_last_error_is_scrubbed(const char *what) {
   CHECK(regc_last_error_http_status() == 403);
 }
 
+/* The upload is refused before any byte is read. */
+static ptrdiff_t never_read(void *user_data, uint8_t *buf, size_t len) {
+  (void)user_data, (void)buf, (void)len;
+  check_failures++;
+  fprintf(stderr, "the read callback was called\n");
+  return -1;
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   const char *url = need_env("REGC_TEST_SECRETS_URL");
@@ -58,6 +66,24 @@ int main(void) {
   CHECK_STATUS(regc_get_manifest(client, "team/app", "v1", &manifest), REGC_ERR_AUTH);
   CHECK(manifest == NULL);
   check_last_error_is_scrubbed("regc_get_manifest");
+
+  /* The write path: the answers to its POST and PUT echo the secrets too. */
+  char *digest = NULL;
+  CHECK_STATUS(regc_manifest_put(client, "team/app", "v1",
+                                 "application/vnd.oci.image.manifest.v1+json",
+                                 (const uint8_t *)"{}", 2, &digest),
+               REGC_ERR_AUTH);
+  CHECK(digest == NULL);
+  check_last_error_is_scrubbed("regc_manifest_put");
+  CHECK_STATUS(regc_blob_upload_callback(client, "team/app", never_read, NULL, NULL, &digest),
+               REGC_ERR_AUTH);
+  CHECK(digest == NULL);
+  check_last_error_is_scrubbed("regc_blob_upload_callback");
+  CHECK_STATUS(regc_copy(client, "team/app", "v1", client, "team/copy", NULL, NULL, false, 1,
+                         NULL, NULL, &digest),
+               REGC_ERR_AUTH);
+  CHECK(digest == NULL);
+  check_last_error_is_scrubbed("regc_copy");
 
   regc_client_free(client);
   return finish("test_secrets");

@@ -186,6 +186,17 @@ typedef int (*regc_progress_fn)(void *user_data,
                                 uint64_t done,
                                 uint64_t total);
 
+/**
+ * A read callback for `regc_blob_upload_callback()`: writes up to `len`
+ * bytes of the blob to `buf` and returns how many it wrote (1 to `len`),
+ * 0 at the end of the blob, or a negative number for an error (the upload
+ * then stops and fails with `REGC_ERR_IO`). Returning more than `len` is an
+ * error too. Called on the thread that called
+ * `regc_blob_upload_callback()`, only while that call runs, and not again
+ * after it returned 0 or an error.
+ */
+typedef ptrdiff_t (*regc_read_fn)(void *user_data, uint8_t *buf, size_t len);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -912,6 +923,257 @@ void regc_manifest_free(struct regc_manifest *manifest);
  * `s` must be NULL or a string returned by this library, not freed yet.
  */
 void regc_string_free(char *s);
+
+/**
+ * Uploads the `len` bytes at `data` as a blob of `repository` (such as
+ * "team/app") and writes its digest, such as "sha256:…", to `*out_digest`
+ * (owned by the caller; free it with `regc_string_free()`). The digest is
+ * computed first: a blob the repository has already is not sent again.
+ * The bytes are only read, and may be freed once this returns.
+ *
+ * Returns `REGC_ERR_INVALID_ARGUMENT` for a NULL (also `data` when `len` is
+ * 0), non-UTF-8 or invalid argument, `REGC_ERR_AUTH` when the credentials
+ * may not push there, or another failure; `*out_digest` is written only on
+ * success. Thread-safe.
+ *
+ * # Safety
+ *
+ * `client`: NULL or a live client; `repository`: NULL or NUL-terminated;
+ * `data`: NULL or `len` readable bytes; `out_digest`: NULL or writable.
+ */
+enum regc_status regc_blob_upload_buffer(const struct regc_client *client,
+                                         const char *repository,
+                                         const uint8_t *data,
+                                         size_t len,
+                                         char **out_digest);
+
+/**
+ * Uploads a blob to `repository` whose bytes `read_cb` gives, called with
+ * `user_data` (see `regc_read_fn`), and writes its digest to
+ * `*out_digest` (owned by the caller; free it with `regc_string_free()`).
+ * Memory stays constant whatever the blob's size: it is sent in one `PUT`
+ * when it fits in a chunk (8 MiB), else in chunks that resume after a
+ * dropped connection.
+ *
+ * `expected_digest` ("sha256:…") may be NULL: the digest is then computed
+ * while sending. When given, a blob the repository has already is not sent
+ * (`read_cb` is not called), and content that does not match it is refused
+ * and stores nothing.
+ *
+ * Returns `REGC_ERR_INVALID_ARGUMENT` for a NULL (except `expected_digest`
+ * and `user_data`), non-UTF-8 or invalid argument (also a NULL `read_cb`),
+ * `REGC_ERR_IO` when `read_cb` reports an error or returns more than it was
+ * asked for, `REGC_ERR_DIGEST_MISMATCH` or `REGC_ERR_REGISTRY` when the
+ * content is not what `expected_digest` says, `REGC_ERR_AUTH`, or another
+ * failure; an upload that fails is cancelled at the registry, and
+ * `*out_digest` is written only on success. Thread-safe.
+ *
+ * # Safety
+ *
+ * `client`: NULL or a live client; `repository`, `expected_digest`: NULL or
+ * NUL-terminated; `read_cb`: NULL or a function safe to call with `user_data`;
+ * `out_digest`: NULL or writable.
+ */
+enum regc_status regc_blob_upload_callback(const struct regc_client *client,
+                                           const char *repository,
+                                           regc_read_fn read_cb,
+                                           void *user_data,
+                                           const char *expected_digest,
+                                           char **out_digest);
+
+/**
+ * Puts the `len` bytes at `body` as the manifest of `repository` at
+ * `reference` (a tag such as "v1", or the body's own digest), with
+ * `media_type` (such as "application/vnd.oci.image.manifest.v1+json") as
+ * its content type, and writes its digest to `*out_digest` (owned by the
+ * caller; free it with `regc_string_free()`). The bytes are sent as they
+ * are and the registry must confirm their digest. A manifest with a
+ * `subject` on a registry without the referrers API also updates the
+ * referrers tag (`sha256-<hex>`), so that `regc_referrers()` finds it.
+ *
+ * Returns `REGC_ERR_INVALID_ARGUMENT` for a NULL, non-UTF-8 or invalid
+ * argument (also a media type that is none), `REGC_ERR_DECODE` for a body
+ * that is not JSON, `REGC_ERR_DIGEST_MISMATCH` when `reference` is a digest
+ * the body does not have or the registry confirms another one,
+ * `REGC_ERR_REGISTRY` when the registry refuses the manifest (a blob it
+ * names is missing), `REGC_ERR_AUTH`, or another failure; `*out_digest` is
+ * written only on success. Thread-safe.
+ *
+ * # Safety
+ *
+ * `client`: NULL or a live client; `repository`, `reference`,
+ * `media_type`: NULL or NUL-terminated; `body`: NULL or `len` readable
+ * bytes; `out_digest`: NULL or writable.
+ */
+enum regc_status regc_manifest_put(const struct regc_client *client,
+                                   const char *repository,
+                                   const char *reference,
+                                   const char *media_type,
+                                   const uint8_t *body,
+                                   size_t len,
+                                   char **out_digest);
+
+/**
+ * Tags the manifest `repository` has at `reference` (a tag or digest) as
+ * `new_tag` too: its exact bytes are put under the new name, so its digest
+ * stays. When `out_digest` is not NULL, writes that digest to it (owned by
+ * the caller; free it with `regc_string_free()`).
+ *
+ * Returns `REGC_ERR_INVALID_ARGUMENT` for a NULL (except `out_digest`),
+ * non-UTF-8 or invalid argument, `REGC_ERR_NOT_FOUND` when there is no
+ * such manifest, `REGC_ERR_AUTH`, or another failure; `*out_digest` is
+ * written only on success. Thread-safe.
+ *
+ * # Safety
+ *
+ * `client`: NULL or a live client; `repository`, `reference`, `new_tag`:
+ * NULL or NUL-terminated; `out_digest`: NULL or writable.
+ */
+enum regc_status regc_tag(const struct regc_client *client,
+                          const char *repository,
+                          const char *reference,
+                          const char *new_tag,
+                          char **out_digest);
+
+/**
+ * Deletes the manifest `repository` has at `reference` (a tag is resolved
+ * to its digest first, so the manifest and every tag on it go). When
+ * `out_digest` is not NULL, writes the digest deleted to it (owned by the
+ * caller; free it with `regc_string_free()`).
+ *
+ * Returns `REGC_ERR_INVALID_ARGUMENT` for a NULL (except `out_digest`),
+ * non-UTF-8 or invalid argument, `REGC_ERR_NOT_FOUND`,
+ * `REGC_ERR_UNSUPPORTED` (HTTP 405) when the registry has deletion turned
+ * off, `REGC_ERR_AUTH`, or another failure; `*out_digest` is written only
+ * on success. Thread-safe.
+ *
+ * # Safety
+ *
+ * `client`: NULL or a live client; `repository`, `reference`: NULL or
+ * NUL-terminated; `out_digest`: NULL or writable.
+ */
+enum regc_status regc_manifest_delete(const struct regc_client *client,
+                                      const char *repository,
+                                      const char *reference,
+                                      char **out_digest);
+
+/**
+ * Deletes the tag `tag` of `repository`, leaving the manifest (the
+ * distribution spec's tag deletion, which not every registry has: one
+ * without it gives `REGC_ERR_UNSUPPORTED` (HTTP 400 or 405), never a
+ * silent success; `regc_manifest_delete()` removes a manifest with all its
+ * tags).
+ *
+ * Returns `REGC_ERR_INVALID_ARGUMENT` for a NULL, non-UTF-8 or invalid
+ * argument (also a digest in place of a tag), `REGC_ERR_NOT_FOUND`, or
+ * another failure. Thread-safe.
+ *
+ * # Safety
+ *
+ * `client`: NULL or a live client; `repository`, `tag`: NULL or
+ * NUL-terminated.
+ */
+enum regc_status regc_tag_delete(const struct regc_client *client,
+                                 const char *repository,
+                                 const char *tag);
+
+/**
+ * Deletes the blob `digest` ("sha256:…") of `repository`.
+ *
+ * Returns `REGC_ERR_INVALID_ARGUMENT` for a NULL, non-UTF-8 or invalid
+ * argument, `REGC_ERR_NOT_FOUND`, `REGC_ERR_UNSUPPORTED` (HTTP 405) when
+ * the registry has deletion turned off, `REGC_ERR_AUTH`, or another
+ * failure. Thread-safe.
+ *
+ * # Safety
+ *
+ * `client`: NULL or a live client; `repository`, `digest`: NULL or
+ * NUL-terminated.
+ */
+enum regc_status regc_blob_delete(const struct regc_client *client,
+                                  const char *repository,
+                                  const char *digest);
+
+/**
+ * Copies `src_repository` at `src_reference` (a tag or digest) as
+ * `src_client` sees it to `dst_repository` through `dst_client` (the same
+ * client, or one for another registry), and writes the digest of what is
+ * now at the destination (the source's) to `*out_digest` (owned by the
+ * caller; free it with `regc_string_free()`).
+ *
+ * At the destination the image is tagged `dst_tag`, or, when that is NULL,
+ * with the source's tag (a source named by digest is copied by digest).
+ * Blobs the destination has are not sent; on the same registry they are
+ * mounted; every manifest goes as the exact bytes the source had, children
+ * before the index that lists them, so every digest stays the same. A copy
+ * stopped half-way and started again sends only what is missing.
+ *
+ * From an index, one platform is copied: `platform` ("os/arch[/variant]"),
+ * or the host's when it is NULL; with `all_platforms` the whole index and
+ * every manifest it lists (`platform` must then be NULL). `jobs` blobs go
+ * at once (1 to 64; 0 means the default, 4).
+ *
+ * `progress` (may be NULL) is called with `user_data` as bytes are sent,
+ * **from the copy's worker threads, possibly several at once**, exactly as
+ * for `regc_pull()` (see `regc_progress_fn`; `done` and `total` count the
+ * bytes to send). A non-zero answer cancels the copy: `regc_copy()` returns
+ * `REGC_ERR_CANCELLED` once every worker has stopped; no callback happens
+ * after it returns.
+ *
+ * Returns `REGC_ERR_INVALID_ARGUMENT` for a NULL (except `dst_tag`,
+ * `platform`, `progress` and `user_data`), non-UTF-8 or invalid argument
+ * (also `jobs` above 64, or a platform together with `all_platforms`),
+ * `REGC_ERR_NOT_FOUND` (also for a platform the image does not have),
+ * `REGC_ERR_AUTH` when either side refuses, `REGC_ERR_CANCELLED`, or another
+ * failure; `*out_digest` is written only on success. Thread-safe.
+ *
+ * # Safety
+ *
+ * `src_client`, `dst_client`: NULL or live clients, not freed before this
+ * returns; the strings: NULL or NUL-terminated; `progress`: NULL or a
+ * function safe to call from any thread with `user_data`; `out_digest`:
+ * NULL or writable.
+ */
+enum regc_status regc_copy(const struct regc_client *src_client,
+                           const char *src_repository,
+                           const char *src_reference,
+                           const struct regc_client *dst_client,
+                           const char *dst_repository,
+                           const char *dst_tag,
+                           const char *platform,
+                           bool all_platforms,
+                           uint32_t jobs,
+                           regc_progress_fn progress,
+                           void *user_data,
+                           char **out_digest);
+
+/**
+ * Lists the referrers of the manifest `digest` ("sha256:…") of
+ * `repository` (the manifests whose `subject` it is), only those of
+ * `artifact_type` when that is not NULL, and writes them as a JSON object
+ * to `*out_json` (owned by the caller; free it with `regc_string_free()`):
+ * `{"manifests": [descriptors], "from_tag_schema": bool}`, each descriptor
+ * as OCI writes them ("mediaType", "digest", "size", and "artifactType" and
+ * "annotations" when there are some). The registry's referrers API is
+ * used, every page; a registry without it (404) is asked for the referrers
+ * tag (`sha256-<hex>`) instead, and "from_tag_schema" is then true. No such
+ * tag means no referrers: an empty list, not an error.
+ *
+ * Returns `REGC_ERR_INVALID_ARGUMENT` for a NULL (except `artifact_type`),
+ * non-UTF-8 or invalid argument (also an artifact type that is no media
+ * type), or another failure; `*out_json` is written only on success.
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `client`: NULL or a live client; `repository`, `digest`,
+ * `artifact_type`: NULL or NUL-terminated; `out_json`: NULL or writable.
+ */
+enum regc_status regc_referrers(const struct regc_client *client,
+                                const char *repository,
+                                const char *digest,
+                                const char *artifact_type,
+                                char **out_json);
 
 #ifdef __cplusplus
 }  // extern "C"

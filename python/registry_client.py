@@ -10,6 +10,11 @@ Docker Registry HTTP API v2 / OCI Distribution.
     ...     print(m.digest, m.media_type, len(m.body))
     ...     with client.open_blob("team/app", m.json()["config"]["digest"]) as blob:
     ...         config = blob.read()      # verified against its digest
+    ...     client.pull("team/app", "v1", "/tmp/app")     # an OCI image layout
+    ...     with open("layer.tar.gz", "rb") as f:
+    ...         layer = client.push_blob("team/app", f)   # streamed, "sha256:…"
+    ...     client.tag("team/app", "v1", "stable")
+    ...     client.delete_manifest("team/app", "old")
 
 Every C function's ``argtypes``/``restype`` is declared once, in
 ``_DECLARATIONS``; a failing call raises a ``RegistryError`` subclass that
@@ -34,7 +39,8 @@ __all__ = [
     "RegistryError", "InvalidArgument", "AuthError", "NotFound",
     "RegistryConnectionError", "RegistryTimeout", "RateLimited",
     "RegistryServerError", "CircuitOpen", "DigestMismatch", "DecodeError",
-    "TooLarge", "Unsupported", "LibraryPanic", "RegistryIOError",
+    "TooLarge", "Unsupported", "LibraryPanic", "RegistryIOError", "Cancelled",
+    "Progress",
 ]
 
 # --- errors -----------------------------------------------------------------
@@ -114,11 +120,16 @@ class RegistryIOError(RegistryError, OSError):
     """REGC_ERR_IO: writing received content locally failed."""
 
 
+class Cancelled(RegistryError):
+    """REGC_ERR_CANCELLED: the progress callback stopped a pull or copy
+    (what was complete stays; doing it again resumes)."""
+
+
 _ERRORS = {
     1: InvalidArgument, 2: AuthError, 3: NotFound, 4: RegistryConnectionError,
     5: RegistryTimeout, 6: RateLimited, 7: RegistryServerError, 8: CircuitOpen,
     9: DigestMismatch, 10: DecodeError, 11: TooLarge, 12: Unsupported,
-    13: LibraryPanic, 14: RegistryIOError,
+    13: LibraryPanic, 14: RegistryIOError, 15: Cancelled,
 }
 
 # --- declarations -------------------------------------------------------------
@@ -128,6 +139,13 @@ _pp = ctypes.POINTER(ctypes.c_void_p)
 _s = ctypes.c_char_p
 _status = ctypes.c_uint32
 _size = ctypes.c_size_t
+
+_u8p = ctypes.POINTER(ctypes.c_uint8)
+# regc_progress_fn and regc_read_fn. Passed as void pointers (NULL: None).
+_PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p,
+                                ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64,
+                                ctypes.c_uint64)
+_READ_FN = ctypes.CFUNCTYPE(ctypes.c_ssize_t, ctypes.c_void_p, _u8p, _size)
 
 # name: (restype, argtypes), once for every function used here.
 _DECLARATIONS: Dict[str, tuple] = {
@@ -171,6 +189,17 @@ _DECLARATIONS: Dict[str, tuple] = {
     "regc_blob_read": (_status, [_p, ctypes.c_void_p, _size, ctypes.POINTER(_size)]),
     "regc_blob_size": (ctypes.c_int64, [_p]),
     "regc_blob_free": (None, [_p]),
+    "regc_pull": (_status, [_p, _s, _s, _s, _s, ctypes.c_bool, ctypes.c_uint32, _p, _p]),
+    "regc_blob_upload_buffer": (_status, [_p, _s, ctypes.c_char_p, _size, _pp]),
+    "regc_blob_upload_callback": (_status, [_p, _s, _p, _p, _s, _pp]),
+    "regc_manifest_put": (_status, [_p, _s, _s, _s, ctypes.c_char_p, _size, _pp]),
+    "regc_tag": (_status, [_p, _s, _s, _s, _pp]),
+    "regc_manifest_delete": (_status, [_p, _s, _s, _pp]),
+    "regc_tag_delete": (_status, [_p, _s, _s]),
+    "regc_blob_delete": (_status, [_p, _s, _s]),
+    "regc_copy": (_status, [_p, _s, _s, _p, _s, _s, _s, ctypes.c_bool, ctypes.c_uint32,
+                            _p, _p, _pp]),
+    "regc_referrers": (_status, [_p, _s, _s, _s, _pp]),
 }
 
 _lib: Optional[ctypes.CDLL] = None
@@ -246,7 +275,102 @@ def _take_string(ptr: ctypes.c_void_p) -> str:
         _c().regc_string_free(ptr)
 
 
+def _opt_text(value: Optional[Union[str, bytes]], what: str) -> Optional[bytes]:
+    return None if value is None else _text(value, what)
+
+
+def _jobs(jobs: int) -> int:
+    if not 0 <= jobs <= 64:
+        raise InvalidArgument(1, "REGC_ERR_INVALID_ARGUMENT", None,
+                              f"jobs must be between 1 and 64 (0: the default), not {jobs}")
+    return jobs
+
+
 # --- values -------------------------------------------------------------------
+
+
+class Progress:
+    """What a pull or copy progress callback is told: ``digest`` (the blob
+    this call is about), ``blob_done`` of its ``blob_total`` bytes, and
+    ``done`` of the whole operation's ``total`` bytes."""
+
+    __slots__ = ("digest", "blob_done", "blob_total", "done", "total")
+
+    def __init__(self, digest: str, blob_done: int, blob_total: int, done: int,
+                 total: int) -> None:
+        self.digest = digest
+        self.blob_done = blob_done
+        self.blob_total = blob_total
+        self.done = done
+        self.total = total
+
+    def __repr__(self) -> str:
+        return (f"Progress({self.digest[:19]}, {self.blob_done}/{self.blob_total}, "
+                f"{self.done}/{self.total})")
+
+
+class _ProgressCallback:
+    """A Python progress callable as a ``regc_progress_fn``. Called from the
+    library's worker threads (ctypes takes the GIL): answering ``True``
+    cancels, and so does raising (the exception is kept, to be raised by
+    the call once it returns)."""
+
+    def __init__(self, progress: Optional[Any]) -> None:
+        self.errors: List[BaseException] = []
+        self._progress = progress
+        self.fn = None if progress is None else _PROGRESS_FN(self._call)
+
+    def _call(self, _user: Any, digest: bytes, blob_done: int, blob_total: int,
+              done: int, total: int) -> int:
+        try:
+            answer = self._progress(Progress(digest.decode(), blob_done, blob_total,
+                                             done, total))
+            return 1 if answer is True else 0
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+            self.errors.append(exc)
+            return 1
+
+    @property
+    def pointer(self) -> Optional[ctypes.c_void_p]:
+        return None if self.fn is None else ctypes.cast(self.fn, ctypes.c_void_p)
+
+    def check(self, status: int) -> None:
+        """Raises what the callback raised, else the call's error."""
+        if status != 0 and self.errors:
+            raise self.errors[0]
+        _check(status)
+
+
+class _ReadCallback:
+    """A readable Python object (anything with ``read(n)``) as a
+    ``regc_read_fn``, called on the calling thread. An exception from
+    ``read`` stops the upload and is raised by the call."""
+
+    def __init__(self, source: Any) -> None:
+        self.errors: List[BaseException] = []
+        self._source = source
+        self.fn = _READ_FN(self._call)
+
+    def _call(self, _user: Any, buf: Any, length: int) -> int:
+        try:
+            data = self._source.read(length)
+            if data is None:
+                raise BlockingIOError("the source has no data now (non-blocking?)")
+            n = len(data)
+            if n > length:
+                raise ValueError(f"read({length}) gave {n} bytes")
+            if n:
+                ctypes.memmove(buf, bytes(data), n)
+            return n
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+            self.errors.append(exc)
+            return -1
+
+    def check(self, status: int) -> None:
+        if status != 0 and self.errors:
+            raise self.errors[0]
+        _check(status)
+
 
 
 class Manifest:
@@ -502,6 +626,119 @@ class Client(_Handle):
         """A whole blob, verified against its digest."""
         with self.open_blob(repository, digest) as blob:
             return blob.read()
+
+    def pull(self, repository: Union[str, bytes], reference: Union[str, bytes],
+             directory: Union[str, bytes, "os.PathLike[str]"], *,
+             platform: Optional[str] = None, all_platforms: bool = False, jobs: int = 0,
+             progress: Optional[Any] = None) -> None:
+        """Pulls an image into the OCI image layout ``directory`` (made when
+        missing; pulling again fetches only what is missing). ``platform``
+        (``"linux/arm64"``) picks an index entry (default: the host's), or
+        ``all_platforms`` takes the whole index; ``jobs`` blobs at once (0:
+        the default). ``progress(p: Progress)`` is called **from worker
+        threads**; answering ``True`` cancels (``Cancelled``), and an
+        exception it raises cancels and is raised here."""
+        callback = _ProgressCallback(progress)
+        status = _c().regc_pull(
+            self._live(), _text(repository, "repository"), _text(reference, "reference"),
+            _text(os.fspath(directory), "directory"), _opt_text(platform, "platform"),
+            bool(all_platforms), _jobs(jobs), callback.pointer, None)
+        callback.check(status)
+
+    def _digest_out(self, fn: str, *args: Any) -> str:
+        out = _p()
+        _check(getattr(_c(), fn)(self._live(), *args, ctypes.byref(out)))
+        return _take_string(out)
+
+    def push_blob(self, repository: Union[str, bytes], source: Any,
+                  digest: Optional[str] = None) -> str:
+        """Uploads a blob and returns its digest (``"sha256:…"``). ``source``
+        is bytes-like (its digest is computed first, so a blob already there
+        is not sent) or a readable object such as an open file (streamed in
+        constant memory; ``digest``, when given, lets a blob already there be
+        skipped and is checked by the registry)."""
+        repo = _text(repository, "repository")
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+            return self._digest_out("regc_blob_upload_buffer", repo, data, len(data))
+        if not hasattr(source, "read"):
+            raise TypeError("source must be bytes-like or have read()")
+        callback = _ReadCallback(source)
+        out = _p()
+        status = _c().regc_blob_upload_callback(
+            self._live(), repo, ctypes.cast(callback.fn, ctypes.c_void_p), None,
+            _opt_text(digest, "digest"), ctypes.byref(out))
+        callback.check(status)
+        return _take_string(out)
+
+    def put_manifest(self, repository: Union[str, bytes], reference: Union[str, bytes],
+                     media_type: str, body: bytes) -> str:
+        """Puts ``body`` (sent as it is) as the manifest at ``reference`` (a
+        tag, or its digest) with ``media_type``; returns its digest, which
+        the registry confirmed."""
+        body = bytes(body)
+        return self._digest_out("regc_manifest_put", _text(repository, "repository"),
+                                _text(reference, "reference"),
+                                _text(media_type, "media_type"), body, len(body))
+
+    def tag(self, repository: Union[str, bytes], reference: Union[str, bytes],
+            new_tag: Union[str, bytes]) -> str:
+        """Tags the manifest at ``reference`` as ``new_tag`` too (same bytes,
+        same digest); returns the digest."""
+        return self._digest_out("regc_tag", _text(repository, "repository"),
+                                _text(reference, "reference"), _text(new_tag, "new_tag"))
+
+    def delete_manifest(self, repository: Union[str, bytes],
+                        reference: Union[str, bytes]) -> str:
+        """Deletes the manifest at ``reference`` (a tag is resolved first, so
+        every tag on it goes); returns the digest deleted. ``Unsupported``
+        where the registry has deletion off."""
+        return self._digest_out("regc_manifest_delete", _text(repository, "repository"),
+                                _text(reference, "reference"))
+
+    def delete_tag(self, repository: Union[str, bytes], tag: Union[str, bytes]) -> None:
+        """Deletes a tag alone (where the registry supports it: an error
+        otherwise, never a silent success)."""
+        _check(_c().regc_tag_delete(self._live(), _text(repository, "repository"),
+                                    _text(tag, "tag")))
+
+    def delete_blob(self, repository: Union[str, bytes], digest: Union[str, bytes]) -> None:
+        """Deletes a blob."""
+        _check(_c().regc_blob_delete(self._live(), _text(repository, "repository"),
+                                     _text(digest, "digest")))
+
+    def copy(self, repository: Union[str, bytes], reference: Union[str, bytes],
+             destination: "Client", destination_repository: Union[str, bytes], *,
+             tag: Optional[str] = None, platform: Optional[str] = None,
+             all_platforms: bool = False, jobs: int = 0,
+             progress: Optional[Any] = None) -> str:
+        """Copies an image to ``destination_repository`` of ``destination``
+        (this client or another one), tagged ``tag`` (default: the source's
+        tag); returns its digest, the same as the source's. ``platform``,
+        ``all_platforms``, ``jobs`` and ``progress`` as for ``pull``."""
+        if not isinstance(destination, Client):
+            raise TypeError("destination must be a Client")
+        callback = _ProgressCallback(progress)
+        out = _p()
+        status = _c().regc_copy(
+            self._live(), _text(repository, "repository"), _text(reference, "reference"),
+            destination._live(), _text(destination_repository, "destination_repository"),
+            _opt_text(tag, "tag"), _opt_text(platform, "platform"), bool(all_platforms),
+            _jobs(jobs), callback.pointer, None, ctypes.byref(out))
+        callback.check(status)
+        return _take_string(out)
+
+    def referrers(self, repository: Union[str, bytes], digest: Union[str, bytes],
+                  artifact_type: Optional[str] = None) -> Any:
+        """The referrers of a manifest: ``{"manifests": [descriptors],
+        "from_tag_schema": bool}`` (only those of ``artifact_type`` when
+        given)."""
+        out = _p()
+        _check(_c().regc_referrers(self._live(), _text(repository, "repository"),
+                                   _text(digest, "digest"),
+                                   _opt_text(artifact_type, "artifact_type"),
+                                   ctypes.byref(out)))
+        return json.loads(_take_string(out))
 
 
 def _ms(seconds: float, what: str) -> int:

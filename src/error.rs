@@ -251,6 +251,9 @@ pub enum Error {
     Unsupported {
         /// What is not supported.
         message: String,
+        /// The registry's status, when it said so (405 for a write it
+        /// does not allow).
+        status: Option<u16>,
     },
 }
 
@@ -360,6 +363,7 @@ impl Error {
             Error::NotFound { .. } => Some(404),
             Error::RateLimited { .. } => Some(429),
             Error::Registry { status, .. } => Some(*status),
+            Error::Unsupported { status, .. } => *status,
             _ => None,
         }
     }
@@ -443,6 +447,15 @@ impl Error {
     pub(crate) fn unsupported(message: impl Into<String>) -> Error {
         Error::Unsupported {
             message: message.into(),
+            status: None,
+        }
+    }
+
+    /// What a registry answered `status` to, because it does not do it.
+    pub(crate) fn unsupported_by(status: u16, message: impl Into<String>) -> Error {
+        Error::Unsupported {
+            message: message.into(),
+            status: Some(status),
         }
     }
 
@@ -613,6 +626,21 @@ impl Error {
                 attempts,
                 source: None,
             },
+            _ if status == 405 || diagnostics.iter().any(|d| d.code == "UNSUPPORTED") => {
+                let said: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+                let said = if said.is_empty() {
+                    plain_text_reason(body)
+                } else {
+                    said.join("; ")
+                };
+                Error::Unsupported {
+                    message: format!(
+                        "the registry does not allow this for {what} (HTTP {status}{}{said})",
+                        if said.is_empty() { "" } else { ": " }
+                    ),
+                    status: Some(status),
+                }
+            }
             _ => Error::Registry {
                 status,
                 message: if diagnostics.is_empty() {
@@ -672,7 +700,7 @@ impl Error {
             Error::InvalidInput { message, .. }
             | Error::Timeout { message, .. }
             | Error::Io { message, .. }
-            | Error::Unsupported { message } => fix(message),
+            | Error::Unsupported { message, .. } => fix(message),
             Error::Auth {
                 message,
                 diagnostics,

@@ -77,6 +77,10 @@ pub use client::{
     BlobReader, Client, ImageInfo, LayerInfo, ManifestResponse, Pages, PingInfo, RepositoryInfo,
     ToDigest, ToReference,
 };
+pub use client::{
+    BlobSource, CopyOptions, CopyReport, PushedBlob, PutManifest, Referrers, UploadOptions,
+    DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE,
+};
 pub use config::{
     DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_TTL, DEFAULT_COOLDOWN,
     DEFAULT_FAILURE_THRESHOLD, DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_DELAY,

@@ -12,8 +12,11 @@
 //!
 //! Every error leaving here has had the client's secrets scrubbed from it.
 
+use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use ureq::http::HeaderMap;
 use url::Url;
@@ -32,6 +35,9 @@ pub(crate) struct Request<'a> {
     pub accept: Option<&'a str>,
     /// The access the request needs; `None` for the version check.
     pub scope: Option<Scope>,
+    /// A second repository's access, for a cross-repository mount (`pull`
+    /// on the source).
+    pub also: Option<Scope>,
     /// Cap on the success body.
     pub limit: u64,
     /// Read the body as a stream: per-read deadlines instead of one for
@@ -42,11 +48,67 @@ pub(crate) struct Request<'a> {
     /// More request headers (`Range` for a resumed blob); names are ours,
     /// values checked by whoever makes them.
     pub headers: Vec<(&'static str, String)>,
+    /// What the request sends.
+    pub body: Payload,
+}
+
+/// A request body. Both kinds are held in memory (a manifest, one chunk of
+/// an upload), so the request value can be cloned; they differ in whether
+/// the layers below may send them again.
+#[derive(Clone, Default)]
+pub(crate) enum Payload {
+    /// No body.
+    #[default]
+    Empty,
+    /// Sent again as it is on a retry, a redirect or an answered challenge
+    /// (a manifest, a monolithic blob).
+    Bytes(Arc<[u8]>),
+    /// Sent once: a retry could append it twice (an upload chunk). The
+    /// caller finds out what arrived and resends what did not.
+    Once(Part),
+    /// A stream of `len` bytes, sent once, taken by the first exchange
+    /// that sends it (a clone shares it).
+    Stream(Arc<Mutex<Option<Box<dyn Read + Send>>>>, u64),
+}
+
+impl Payload {
+    /// A one-shot stream of `len` bytes.
+    pub(crate) fn stream(reader: impl Read + Send + 'static, len: u64) -> Payload {
+        Payload::Stream(Arc::new(Mutex::new(Some(Box::new(reader)))), len)
+    }
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Payload::Empty => f.write_str("Empty"),
+            Payload::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            Payload::Once(p) => write!(f, "Once({} bytes)", p.end - p.start),
+            Payload::Stream(_, len) => write!(f, "Stream({len} bytes)"),
+        }
+    }
+}
+
+/// A range of shared bytes: one chunk of an upload, or what is left of it.
+#[derive(Clone, Debug)]
+pub(crate) struct Part {
+    pub bytes: Arc<[u8]>,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl AsRef<[u8]> for Part {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[self.start..self.end]
+    }
 }
 
 /// A successful (2xx) response with its body read.
 #[derive(Debug)]
 pub(crate) struct Response {
+    pub status: u16,
+    /// The URL that answered (after redirects).
+    pub url: Url,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
 }
@@ -73,6 +135,21 @@ impl Transport {
         for (name, value) in &req.headers {
             lowered.set_header(name, value.clone());
         }
+        lowered.body = match &req.body {
+            Payload::Empty => http::Body::Empty,
+            Payload::Bytes(b) => http::Body::Bytes(b.clone()),
+            Payload::Once(part) => http::Body::Reader {
+                len: Some((part.end - part.start) as u64),
+                reader: Box::new(std::io::Cursor::new(part.clone())),
+            },
+            Payload::Stream(reader, len) => match reader.lock().take() {
+                Some(reader) => http::Body::Reader {
+                    reader,
+                    len: Some(*len),
+                },
+                None => http::Body::Spent,
+            },
+        };
         lowered.streaming = req.streaming;
         if !req.streaming {
             lowered.buffer = Some(req.limit);
@@ -81,7 +158,7 @@ impl Transport {
     }
 
     fn scopes(req: &Request<'_>) -> Vec<Scope> {
-        req.scope.iter().cloned().collect()
+        req.scope.iter().chain(&req.also).cloned().collect()
     }
 
     /// `e` without the secrets this client holds.
@@ -103,12 +180,14 @@ impl Transport {
             let mut lowered = Self::lower(req);
             let resp = self.auth.send(&mut lowered, &Self::scopes(req))?;
             let mut resp = check(resp, req.what)?;
-            let body = if req.method == Method::Head {
+            let body = if req.method == Method::Head || resp.status == 204 {
                 Vec::new()
             } else {
                 resp.bytes(req.limit, req.what)?
             };
             Ok(Response {
+                status: resp.status,
+                url: resp.url.clone(),
                 headers: std::mem::take(&mut resp.headers),
                 body,
             })

@@ -489,7 +489,9 @@ fn other_client_errors_are_not_retried() {
         (400, ErrorKind::Registry),
         (403, ErrorKind::Auth),
         (404, ErrorKind::NotFound),
-        (405, ErrorKind::Registry),
+        // The registry does not allow the method (a write where writes
+        // are off): issue 10 asks for `Unsupported`.
+        (405, ErrorKind::Unsupported),
         (409, ErrorKind::Registry),
         (410, ErrorKind::Registry),
         (422, ErrorKind::Registry),

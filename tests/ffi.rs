@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use fault::{json, status, FaultServer, Route};
-use support::{Registry, ALICE, BOB};
+use support::{Auth, Registry, Storage, ALICE, BOB};
 
 const TOOLS: &[&str] = &[
     "cc",
@@ -280,12 +280,137 @@ fn c_tests_under_asan_and_ubsan() {
     );
 }
 
+/// The registries of one run of `test_write`: each run writes, so each
+/// gets fresh ones.
+struct WriteRegistries {
+    /// The seed, read-only, no auth: what copies read.
+    source: Registry,
+    /// Empty, token auth (alice may do anything, bob only pull and push
+    /// under bob/), deletion on.
+    write: Registry,
+    /// Empty, no auth: the other side of copies between registries.
+    second: Registry,
+    /// Empty, no auth, deletion off.
+    nodelete: Registry,
+}
+
+impl WriteRegistries {
+    fn start() -> WriteRegistries {
+        WriteRegistries {
+            source: Registry::open(),
+            write: Registry::token_empty(),
+            second: Registry::open_empty(),
+            nodelete: Registry::builder()
+                .storage(Storage::Empty)
+                .delete(false)
+                .start(),
+        }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("REGC_TEST_OPEN_URL", self.source.url()),
+            ("REGC_TEST_WRITE_URL", self.write.url()),
+            ("REGC_TEST_WRITE2_URL", self.second.url()),
+            ("REGC_TEST_NODELETE_URL", self.nodelete.url()),
+            ("REGC_TEST_USER", ALICE.name.to_string()),
+            ("REGC_TEST_PASSWORD", ALICE.password.to_string()),
+            ("REGC_TEST_USER2", BOB.name.to_string()),
+            ("REGC_TEST_PASSWORD2", BOB.password.to_string()),
+        ]
+    }
+
+    /// Checks with skopeo and raw HTTP what a run of `test_write` says it
+    /// left (`pushed REPO TAG DIGEST`, `blob REPO DIGEST SIZE`).
+    fn check_left(&self, stdout: &str) {
+        assert_eq!(self.write.auth(), Auth::Token);
+        let mut manifests = 0;
+        let mut blobs = 0;
+        for line in stdout.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["pushed", repo, tag, digest] => {
+                    let raw = support::skopeo_raw_manifest(&self.write, repo, tag);
+                    assert_eq!(support::sha256_digest(&raw), *digest, "{repo}:{tag}");
+                    manifests += 1;
+                }
+                ["blob", repo, digest, size] => {
+                    let size: usize = size.parse().unwrap();
+                    let url = format!("{}/v2/{repo}/blobs/{digest}", self.write.url());
+                    let auth = self.write.admin_authorization(&[repo]).unwrap();
+                    let resp = support::http::get(
+                        self.write.agent(),
+                        &url,
+                        &[("Authorization", auth.as_str())],
+                    );
+                    assert_eq!(resp.status, 200, "GET {url}");
+                    assert_eq!(resp.body.len(), size);
+                    // The bytes of test_write.c's pattern_byte().
+                    let want: Vec<u8> = (0..size as u64)
+                        .map(|i| ((i * 31 + 7) % 251) as u8)
+                        .collect();
+                    assert!(resp.body == want, "{repo}@{digest}: other bytes");
+                    assert_eq!(support::sha256_digest(&resp.body), *digest);
+                    blobs += 1;
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(
+            (manifests, blobs),
+            (1, 1),
+            "what test_write left:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn c_write_tests_static_and_shared() {
+    let dir = build();
+    for linkage in ["static", "shared"] {
+        let regs = WriteRegistries::start();
+        let out = run(
+            Command::new(dir.join(format!("test_write_{linkage}"))).envs(regs.env()),
+            &format!("test_write_{linkage}"),
+        );
+        regs.check_left(&out);
+    }
+}
+
+#[test]
+fn c_write_tests_under_valgrind() {
+    let dir = build();
+    let regs = WriteRegistries::start();
+    let out = run(
+        valgrind(&dir.join("test_write_static")).envs(regs.env()),
+        "valgrind test_write_static",
+    );
+    regs.check_left(&out);
+}
+
+#[test]
+fn c_write_tests_under_asan_and_ubsan() {
+    let dir = build();
+    let regs = WriteRegistries::start();
+    let out = run(
+        Command::new(dir.join("test_write_asan"))
+            .envs(regs.env())
+            .env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1")
+            .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1"),
+        "test_write_asan",
+    );
+    regs.check_left(&out);
+}
+
 #[test]
 fn cpp_raii_wrapper() {
     let dir = build();
     let open = Registry::open();
+    let write = Registry::open_empty();
     run(
-        Command::new(dir.join("test_cpp")).env("REGC_TEST_OPEN_URL", open.url()),
+        Command::new(dir.join("test_cpp"))
+            .env("REGC_TEST_OPEN_URL", open.url())
+            .env("REGC_TEST_WRITE_URL", write.url()),
         "test_cpp",
     );
 }
@@ -294,6 +419,7 @@ fn cpp_raii_wrapper() {
 fn python_ctypes() {
     build();
     let open = Registry::open();
+    let write = Registry::open_empty();
     // Also with PYTHONOPTIMIZE, which strips `assert`: the test's checks
     // must not be asserts, or this run would check nothing.
     for optimize in ["", "1"] {
@@ -302,6 +428,7 @@ fn python_ctypes() {
                 .arg(root().join("ffi-tests/test_ctypes.py"))
                 .env("REGC_TEST_LIB", deps_dir().join("libregistry_client.so"))
                 .env("REGC_TEST_OPEN_URL", open.url())
+                .env("REGC_TEST_WRITE_URL", write.url())
                 .env("PYTHONOPTIMIZE", optimize),
             &format!("python3 test_ctypes.py (PYTHONOPTIMIZE={optimize:?})"),
         );
@@ -379,10 +506,22 @@ fn c_last_error_never_shows_secrets() {
 fn python_module_against_every_registry_kind() {
     build();
     let regs = Registries::start();
+    // For the write path: empty, token auth (alice may do anything, bob
+    // only pull here).
+    let write = Registry::token_empty();
     // Also with PYTHONOPTIMIZE: the checks are not asserts.
     for optimize in ["", "1"] {
         run(
             regs.command("python3")
+                .env("REGC_TEST_WRITE_URL", write.url())
+                .env(
+                    "REGC_TEST_RUN",
+                    if optimize.is_empty() {
+                        "plain"
+                    } else {
+                        "optimized"
+                    },
+                )
                 .arg(root().join("ffi-tests/test_python_module.py"))
                 .env(
                     "REGISTRY_CLIENT_LIB",
@@ -664,4 +803,119 @@ fn readme_c_pull_example_pulls_by_reference() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("position"));
+}
+
+/// The README's C example of push, copy and delete: built with the flags
+/// of the `.pc` against the shared library, then run from the seed to an
+/// empty registry with Basic auth; skopeo and raw HTTP read what it left.
+#[test]
+fn readme_c_write_example_copies_pushes_and_deletes() {
+    let dir = build();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let code = readme
+        .split_once("### Push, copy and delete from C")
+        .and_then(|(_, section)| section.split_once("```c\n"))
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a C code block in the README's push, copy and delete section")
+        .0;
+    let mut code = code.to_string();
+    for (from, to) in [
+        (
+            "\"alice\", \"secret\"".to_string(),
+            format!("\"{}\", \"{}\"", ALICE.name, ALICE.password),
+        ),
+        ("\"team/app\"".to_string(), "\"oci/app\"".to_string()),
+    ] {
+        assert!(
+            code.contains(&from),
+            "the README's example no longer has {from}"
+        );
+        code = code.replace(&from, &to);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("write.c");
+    std::fs::write(&src, code).unwrap();
+    let pkg_config = |args: &[&str]| {
+        let out = run(
+            Command::new("pkg-config")
+                .args(args)
+                .arg("registry_client")
+                .env("PKG_CONFIG_PATH", dir),
+            &format!("pkg-config {args:?}"),
+        );
+        out.split_whitespace().map(String::from).collect::<Vec<_>>()
+    };
+    let app = tmp.path().join("write");
+    run(
+        Command::new("cc")
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+            .args(pkg_config(&["--cflags"]))
+            .arg(&src)
+            .args(pkg_config(&["--libs"]))
+            .arg(format!("-Wl,-rpath,{}", dir.join("lib").display()))
+            .arg("-o")
+            .arg(&app),
+        "cc README write example",
+    );
+    let from = Registry::open();
+    let to = Registry::basic_empty();
+    let layer: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let layer_file = tmp.path().join("layer.tar");
+    std::fs::write(&layer_file, &layer).unwrap();
+    let out = run(
+        Command::new(&app)
+            .arg(from.url())
+            .arg(to.url())
+            .arg(&layer_file),
+        "README write example",
+    );
+    let said = |word: &str| -> String {
+        out.lines()
+            .find_map(|l| l.strip_prefix(word))
+            .unwrap_or_else(|| panic!("no {word:?} line in {out:?}"))
+            .trim()
+            .to_string()
+    };
+    let source = support::skopeo_raw_manifest(&from, "oci/app", "v1");
+    assert_eq!(said("copied "), support::sha256_digest(&source));
+    assert_eq!(said("deleted "), said("copied "));
+    let pushed = said("pushed ");
+    for tag in ["v2", "latest"] {
+        let raw = support::skopeo_raw_manifest(&to, "mirror/app", tag);
+        assert_eq!(support::sha256_digest(&raw), pushed, "{tag}");
+    }
+    let auth = to.admin_authorization(&["mirror/app"]).unwrap();
+    let headers = [("Authorization", auth.as_str())];
+    let blob = support::http::get(
+        to.agent(),
+        &format!(
+            "{}/v2/mirror/app/blobs/{}",
+            to.url(),
+            support::sha256_digest(&layer)
+        ),
+        &headers,
+    );
+    assert_eq!(blob.status, 200);
+    assert!(blob.body == layer, "the layer read back differs");
+    // The copied manifest is gone, by tag and by digest; the pushed one
+    // is there, asked the same way.
+    let accept = [
+        ("Authorization", auth.as_str()),
+        (
+            "Accept",
+            "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json",
+        ),
+    ];
+    let status_of = |reference: &str| {
+        support::http::head(
+            to.agent(),
+            &format!("{}/v2/mirror/app/manifests/{reference}", to.url()),
+            &accept,
+        )
+        .status
+    };
+    assert_eq!(status_of("v2"), 200);
+    assert_eq!(status_of(&pushed), 200);
+    assert_eq!(status_of("v1"), 404);
+    assert_eq!(status_of(&said("copied ")), 404);
 }

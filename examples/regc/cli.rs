@@ -20,6 +20,16 @@ commands:
                             write a blob's exact bytes (verified)
   pull TARGET DIR [--platform P | --all-platforms] [--jobs N]
                             pull an image into an OCI image layout
+  push DIR TARGET [--ref-name NAME] [--jobs N]
+                            push an image from an OCI image layout
+  copy SRC DST [--platform P | --all-platforms] [--jobs N]
+                            copy an image, on one registry or between two
+  tag TARGET NEWTAG         give an image another tag (same digest)
+  delete TARGET [--tag-only]
+                            delete a manifest (or only a tag)
+  referrers TARGET [--artifact-type T]
+                            list the manifests whose subject is an image
+  blob-upload TARGET FILE   upload a file (or - for stdin) as a blob, print its digest
 TARGET: an image reference (127.0.0.1:5000/team/app:v1), or with --registry a repository
 options: --registry URL --username U --password-stdin --insecure --plain-http --ca-cert FILE
   --json --page-size N --retries N --retry-delay-ms N --timeout SECS
@@ -35,6 +45,8 @@ component has no '.' or ':' and is not 'localhost' is a repository of that regis
 
 Credentials: --username with --password-stdin, else REGC_USERNAME and REGC_PASSWORD, else
 the logins made with docker, podman or skopeo (config.json, auth.json, credential helpers).
+`copy` between two registries looks up each one's login on its own (given credentials are
+used for both).
 
 Exit status: 0 success, 1 error (`error: KIND: …` on stderr, a JSON object with --json),
 2 bad usage.";
@@ -163,6 +175,71 @@ pub(crate) enum Command {
         /// Blobs fetched at once: 1..=64 (default 4)
         #[arg(long, value_name = "N", allow_hyphen_values = true)]
         jobs: Option<String>,
+    },
+    /// Push an image from an OCI image layout directory (as `pull` or umoci write it)
+    Push {
+        /// The layout directory
+        dir: PathBuf,
+        /// Where to: a reference, or with --registry a repository[:tag|@digest]
+        /// (without a tag: --ref-name, else latest)
+        target: String,
+        /// The image's name in the layout's index.json (needed when it holds several)
+        #[arg(long, value_name = "NAME")]
+        ref_name: Option<String>,
+        /// Blobs sent at once: 1..=64 (default 4)
+        #[arg(long, value_name = "N", allow_hyphen_values = true)]
+        jobs: Option<String>,
+    },
+    /// Copy an image to another repository, on the same registry or another one
+    Copy {
+        /// The source: a reference, or with --registry a repository[:tag|@digest]
+        source: String,
+        /// The destination: a reference with a tag or none (then the source's tag)
+        destination: String,
+        /// The platform to copy from an index (default: this machine's)
+        #[arg(
+            long,
+            value_name = "os/arch[/variant]",
+            conflicts_with = "all_platforms"
+        )]
+        platform: Option<String>,
+        /// Copy every platform of an index, and the index
+        #[arg(long)]
+        all_platforms: bool,
+        /// Blobs sent at once: 1..=64 (default 4)
+        #[arg(long, value_name = "N", allow_hyphen_values = true)]
+        jobs: Option<String>,
+    },
+    /// Put an image's exact manifest under another tag (its digest stays)
+    Tag {
+        /// A reference, or with --registry a repository[:tag|@digest]
+        target: String,
+        /// The new tag
+        new_tag: String,
+    },
+    /// Delete a manifest (a tag is resolved to its digest: every tag on it goes)
+    Delete {
+        /// A reference with a tag or digest (none is refused, not taken as latest),
+        /// or with --registry a repository:tag or repository@digest
+        target: String,
+        /// Delete only the tag, leaving the manifest (not every registry can)
+        #[arg(long)]
+        tag_only: bool,
+    },
+    /// List the referrers of an image (the manifests whose subject it is)
+    Referrers {
+        /// A reference, or with --registry a repository[:tag|@digest]
+        target: String,
+        /// Only referrers of this artifact type
+        #[arg(long, value_name = "T")]
+        artifact_type: Option<String>,
+    },
+    /// Upload a file as a blob (streamed) and print its digest
+    BlobUpload {
+        /// The repository, as a reference (its tag is ignored) or with --registry a name
+        target: String,
+        /// The file, or - for stdin
+        file: PathBuf,
     },
 }
 

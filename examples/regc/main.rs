@@ -5,6 +5,10 @@
 //! commands: ping | catalog | tags TARGET | manifest TARGET [REF] | digest TARGET [REF]
 //!           | inspect TARGET [REF] [--platform P] | blob TARGET DIGEST [-o FILE]
 //!           | pull TARGET DIR [--platform P | --all-platforms] [--jobs N]
+//!           | push DIR TARGET [--ref-name NAME] [--jobs N]
+//!           | copy SRC DST [--platform P | --all-platforms] [--jobs N]
+//!           | tag TARGET NEWTAG | delete TARGET [--tag-only]
+//!           | referrers TARGET [--artifact-type T] | blob-upload TARGET FILE
 //! ```
 //! A TARGET is an image reference (`127.0.0.1:5000/library/hello:v1`,
 //! `ghcr.io/org/app@sha256:…`, `alpine`), whose registry is used; or, with
@@ -26,6 +30,7 @@
 
 mod cli;
 mod output;
+mod write;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::ops::ControlFlow;
@@ -165,17 +170,22 @@ impl Settings {
             .is_some_and(|(first, _)| first.contains(['.', ':']) || first == "localhost");
         if self.registry.is_some() && !names_registry {
             // A repository of --registry: `REPO REF`, `REPO:TAG`, `REPO@DIGEST`, `REPO`.
-            let (repository, reference) = match reference {
-                Some(r) => (target, r),
-                None => split_reference(target),
+            let (repository, reference, explicit) = match reference {
+                Some(r) => (target, r, true),
+                None => {
+                    let (repository, r) = split_reference(target);
+                    (repository, r, repository.len() != target.len())
+                }
             };
             return Ok(Target {
                 client: self.client(None)?,
                 repository: repository.to_string(),
                 reference: reference.to_string(),
+                explicit,
             });
         }
         let image = ImageReference::parse(target)?;
+        let explicit = reference.is_some() || image.tag().is_some() || image.digest().is_some();
         let reference = match reference {
             Some(r) if image.tag().is_some() || image.digest().is_some() => {
                 return Err(Fail::Usage(format!(
@@ -189,6 +199,7 @@ impl Settings {
             client: self.client(Some(image.registry()))?,
             repository: image.repository().to_string(),
             reference,
+            explicit,
         })
     }
 }
@@ -209,6 +220,8 @@ struct Target {
     client: Client,
     repository: String,
     reference: String,
+    /// Whether the tag or digest was given (else `reference` is `latest`).
+    explicit: bool,
 }
 
 enum Fail {
@@ -429,6 +442,34 @@ fn run(s: &Settings, command: &Command, json: bool) -> Result<(), Fail> {
             let report = result?;
             print_pull(&report, dir, json).map_err(output_error)?;
         }
+        Command::Push {
+            dir,
+            target,
+            ref_name,
+            jobs,
+        } => write::push(s, dir, target, ref_name.as_deref(), jobs, json)?,
+        Command::Copy {
+            source,
+            destination,
+            platform,
+            all_platforms,
+            jobs,
+        } => write::copy(
+            s,
+            source,
+            destination,
+            platform.as_deref(),
+            *all_platforms,
+            jobs,
+            json,
+        )?,
+        Command::Tag { target, new_tag } => write::tag(s, target, new_tag, json)?,
+        Command::Delete { target, tag_only } => write::delete(s, target, *tag_only, json)?,
+        Command::Referrers {
+            target,
+            artifact_type,
+        } => write::referrers(s, target, artifact_type.as_deref(), json)?,
+        Command::BlobUpload { target, file } => write::blob_upload(s, target, file, json)?,
     }
     Ok(())
 }

@@ -113,25 +113,31 @@ impl Bar {
     }
 
     pub(crate) fn update(&self, p: &PullProgress<'_>) {
+        self.draw(p.done, p.total);
+    }
+
+    /// Draws `done` of `total` bytes (at most ten times a second, and
+    /// always once when done).
+    pub(crate) fn draw(&self, done: u64, total: u64) {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        let finished = p.done >= p.total;
+        let finished = done >= total;
         if !finished && last.is_some_and(|t| now.duration_since(t) < Duration::from_millis(100)) {
             return;
         }
         *last = Some(now);
-        // u128: `done * WIDTH` cannot overflow; done <= total is documented,
-        // and min() keeps a bar full even if it were not.
-        let filled = if p.total == 0 {
+        // u128: `done * WIDTH` cannot overflow; min() keeps a bar full
+        // even if done were past total.
+        let filled = if total == 0 {
             Bar::WIDTH
         } else {
-            (u128::from(p.done) * u128::from(Bar::WIDTH) / u128::from(p.total))
+            (u128::from(done) * u128::from(Bar::WIDTH) / u128::from(total))
                 .min(u128::from(Bar::WIDTH)) as u64
         };
-        let percent = if p.total == 0 {
+        let percent = if total == 0 {
             100
         } else {
-            (u128::from(p.done) * 100 / u128::from(p.total)).min(100)
+            (u128::from(done) * 100 / u128::from(total)).min(100)
         };
         let bar: String = (0..Bar::WIDTH)
             .map(|i| if i < filled { '#' } else { ' ' })
@@ -139,8 +145,8 @@ impl Bar {
         let _ = write!(
             std::io::stderr().lock(),
             "\r[{bar}] {percent:>3}% {} / {}",
-            mib(p.done),
-            mib(p.total)
+            mib(done),
+            mib(total)
         );
     }
 

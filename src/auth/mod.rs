@@ -161,6 +161,11 @@ impl Authorizer {
     /// redirect target) is not answered, and a request whose body cannot be
     /// sent again is not resent.
     pub(crate) fn send(&self, req: &mut Request, scopes: &[Scope]) -> Result<Response> {
+        if req.url.origin() != self.registry.origin() {
+            // Credentials only ever go to the registry itself (an upload
+            // session may continue on another host the registry named).
+            return self.inner.send(req);
+        }
         let scope = scope_string(scopes);
         let repository = repository_of(scopes);
         let sent = self.authorization(&scope, repository)?;

@@ -59,6 +59,27 @@ impl Scope {
         Scope::new("repository", repo, ["pull"])
     }
 
+    /// `repository:<repo>:pull,push`: what an upload or a manifest put
+    /// needs (a push checks what exists first).
+    ///
+    /// ```text
+    /// use registry_client::auth::scope::Scope;
+    /// assert_eq!(Scope::push("a/b").to_string(), "repository:a/b:pull,push");
+    /// ```
+    pub fn push(repo: &str) -> Scope {
+        Scope::new("repository", repo, ["pull", "push"])
+    }
+
+    /// `repository:<repo>:delete`.
+    ///
+    /// ```text
+    /// use registry_client::auth::scope::Scope;
+    /// assert_eq!(Scope::delete("a/b").to_string(), "repository:a/b:delete");
+    /// ```
+    pub fn delete(repo: &str) -> Scope {
+        Scope::new("repository", repo, ["delete"])
+    }
+
     /// `registry:catalog:*`, needed to list repositories.
     ///
     /// ```text

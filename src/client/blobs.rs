@@ -171,7 +171,7 @@ impl Client {
         })())
     }
 
-    fn blob_url(&self, repository: &str, digest: &Digest) -> Result<Url> {
+    pub(super) fn blob_url(&self, repository: &str, digest: &Digest) -> Result<Url> {
         self.url(&format!("v2/{repository}/blobs/{digest}"))
     }
 }

@@ -179,7 +179,7 @@ impl Client {
         })())
     }
 
-    fn manifest_url(&self, repository: &str, reference: &Reference) -> Result<url::Url> {
+    pub(super) fn manifest_url(&self, repository: &str, reference: &Reference) -> Result<url::Url> {
         self.url(&format!("v2/{repository}/manifests/{reference}"))
     }
 }
@@ -199,7 +199,7 @@ pub(super) fn name_of(repository: &str, reference: &Reference) -> String {
 
 /// The `Docker-Content-Digest` header, if any; a malformed one is an error,
 /// since it is what the content is checked against.
-fn announced_digest(resp: &Response) -> Result<Option<Digest>> {
+pub(super) fn announced_digest(resp: &Response) -> Result<Option<Digest>> {
     match header(&resp.headers, "docker-content-digest") {
         None => Ok(None),
         Some(v) => Digest::parse(v.trim())

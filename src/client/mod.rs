@@ -19,10 +19,15 @@ mod blobs;
 mod builder;
 mod cached;
 mod catalog;
+mod copy;
 mod image;
+mod manifest_writes;
 mod manifests;
 mod ping;
 mod pull;
+mod referrers;
+mod transfer;
+mod upload;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -35,7 +40,7 @@ use crate::cache::{Cache, CacheStats, Kind};
 use crate::config::Config;
 use crate::http::{self, limits, Method};
 use crate::reference::Reference;
-use crate::request::{Request, Response, Transport};
+use crate::request::{Payload, Request, Response, Transport};
 use crate::{Error, Result};
 
 pub use args::{ToDigest, ToReference};
@@ -43,10 +48,16 @@ pub use blobs::BlobRange;
 pub use blobs::BlobReader;
 pub use builder::ClientBuilder;
 pub use catalog::Pages;
+pub use copy::{CopyOptions, CopyReport};
 pub use image::{ImageInfo, LayerInfo, RepositoryInfo};
+pub use manifest_writes::PutManifest;
 pub use manifests::ManifestResponse;
 pub use ping::PingInfo;
 pub use pull::{PullOptions, PullProgress, PullReport, DEFAULT_PULL_JOBS, MAX_PULL_JOBS};
+pub use referrers::Referrers;
+pub use upload::{
+    BlobSource, PushedBlob, UploadOptions, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE,
+};
 
 use cached::{BlobKey, ManifestKey, PageKey, Shelves};
 use catalog::Listing;
@@ -364,10 +375,12 @@ impl Client {
             url,
             accept: None,
             scope: None,
+            also: None,
             streaming: false,
             limit: limits::ERROR_BODY,
             what,
             headers: Vec::new(),
+            body: Payload::Empty,
         }
     }
 
@@ -380,7 +393,9 @@ impl Client {
             Some(url) => t.send(&Request {
                 url,
                 scope: req.scope.clone(),
+                also: req.also.clone(),
                 headers: req.headers.clone(),
+                body: req.body.clone(),
                 ..*req
             }),
         })
@@ -394,7 +409,9 @@ impl Client {
             Some(url) => t.open(&Request {
                 url,
                 scope: req.scope.clone(),
+                also: req.also.clone(),
                 headers: req.headers.clone(),
+                body: req.body.clone(),
                 ..*req
             }),
         })

@@ -15,7 +15,7 @@ use std::fmt;
 use std::io::{self, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 
 use crate::digest::Digest;
@@ -24,10 +24,10 @@ use crate::layout::Layout;
 use crate::manifest::Descriptor;
 use crate::platform::Platform;
 use crate::reference::{validate_repository, Reference};
-use crate::text::quote;
 use crate::{Error, Result};
 
 use super::manifests::name_of;
+use super::transfer::{in_parallel, lock, ProgressFn, Tracker};
 use super::{Client, ToReference};
 
 /// Default number of blobs fetched at once.
@@ -41,11 +41,9 @@ const MAX_NESTING: usize = 4;
 /// Bytes read from the network at a time by one worker.
 const CHUNK: usize = 64 << 10;
 
-type ProgressFn = dyn Fn(&PullProgress<'_>) -> ControlFlow<()> + Send + Sync;
-
 /// Which platforms of an index to pull.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Platforms {
+pub(super) enum Platforms {
     Host,
     One(Platform),
     All,
@@ -288,6 +286,7 @@ impl Client {
             let plan = self.plan(repository, &reference, &options.platforms)?;
             let total = plan.total()?;
             let tracker = Tracker {
+                action: "pull",
                 name: &name,
                 total,
                 done: AtomicU64::new(0),
@@ -329,7 +328,12 @@ impl Client {
 
     /// What to write: the manifests (fetched here), the blobs they name,
     /// and the entry for `index.json`.
-    fn plan(&self, repository: &str, reference: &Reference, platforms: &Platforms) -> Result<Plan> {
+    pub(super) fn plan(
+        &self,
+        repository: &str,
+        reference: &Reference,
+        platforms: &Platforms,
+    ) -> Result<Plan> {
         let top = self.uncached().get_manifest(repository, reference)?;
         let entry = Descriptor {
             media_type: top.media_type.clone(),
@@ -454,8 +458,8 @@ impl Client {
         Ok(m)
     }
 
-    /// Fetches `blobs` into `layout`, `jobs` at a time; the first failure
-    /// stops the others.
+    /// Fetches `blobs` into `layout`, `jobs` at a time, largest first; the
+    /// first failure stops the others.
     fn fetch_all(
         &self,
         repository: &str,
@@ -464,42 +468,12 @@ impl Client {
         jobs: usize,
         tracker: &Tracker<'_>,
     ) -> Result<Outcome> {
-        let mut order: Vec<&Descriptor> = blobs.iter().collect();
-        order.sort_by_key(|d| std::cmp::Reverse(d.size));
-        let next = AtomicUsize::new(0);
         let outcome = Mutex::new(Outcome::default());
-        let failure: Mutex<Option<Error>> = Mutex::new(None);
-        std::thread::scope(|scope| {
-            for _ in 0..jobs.min(order.len()) {
-                scope.spawn(|| loop {
-                    if tracker.stop.load(Ordering::SeqCst) {
-                        return;
-                    }
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(d) = order.get(i) else {
-                        return;
-                    };
-                    match self.fetch_blob(repository, layout, d, tracker) {
-                        Ok(got) => lock(&outcome).add(&got),
-                        Err(e) => {
-                            let mut first = lock(&failure);
-                            // A worker stopped because another failed adds nothing.
-                            if first.is_none() && !is_stopped(&e) {
-                                *first = Some(e);
-                            }
-                            tracker.stop.store(true, Ordering::SeqCst);
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        if let Some(e) = lock(&failure).take() {
-            return Err(e);
-        }
-        if tracker.cancelled.load(Ordering::SeqCst) {
-            return Err(tracker.cancel_error());
-        }
+        in_parallel(blobs, jobs, tracker, |d| {
+            let got = self.fetch_blob(repository, layout, d, tracker)?;
+            lock(&outcome).add(&got);
+            Ok(())
+        })?;
         Ok(outcome.into_inner().unwrap_or_else(|e| e.into_inner()))
     }
 
@@ -583,33 +557,30 @@ fn nesting_error(repository: &str, reference: &Reference) -> Error {
     ))
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Everything a pull writes.
-struct Plan {
+pub(super) struct Plan {
     /// What `index.json` names.
-    entry: Descriptor,
-    /// Manifests and indexes, with the bytes served.
-    manifests: Vec<(Digest, Vec<u8>)>,
+    pub entry: Descriptor,
+    /// Manifests and indexes, with the bytes served, parents before their
+    /// children.
+    pub manifests: Vec<(Digest, Vec<u8>)>,
     /// Configs and layers, each once.
-    blobs: Vec<Descriptor>,
+    pub blobs: Vec<Descriptor>,
     /// The image manifests among `manifests`.
-    images: Vec<Digest>,
+    pub images: Vec<Digest>,
     /// Digests already in `manifests` or `blobs`.
-    seen: HashSet<Digest>,
+    pub seen: HashSet<Digest>,
 }
 
 impl Plan {
-    fn add_manifest(&mut self, digest: &Digest, body: &[u8]) {
+    pub(super) fn add_manifest(&mut self, digest: &Digest, body: &[u8]) {
         if self.seen.insert(digest.clone()) {
             self.manifests.push((digest.clone(), body.to_vec()));
         }
     }
 
     /// The bytes of the whole pull (checked: sizes come from the network).
-    fn total(&self) -> Result<u64> {
+    pub(super) fn total(&self) -> Result<u64> {
         self.manifests
             .iter()
             .map(|(_, b)| b.len() as u64)
@@ -646,95 +617,4 @@ impl Outcome {
         self.bytes = self.bytes.saturating_add(f.bytes);
         self.resumes = self.resumes.saturating_add(f.resumes);
     }
-}
-
-/// Progress, shared by the workers, and the flags that stop them.
-struct Tracker<'a> {
-    name: &'a str,
-    total: u64,
-    done: AtomicU64,
-    /// Set when a worker failed or the callback cancelled: the others stop
-    /// at their next chunk.
-    stop: AtomicBool,
-    cancelled: AtomicBool,
-    callback: Option<&'a ProgressFn>,
-}
-
-impl Tracker<'_> {
-    /// `added` more bytes in hand, `blob_done` of `digest`'s `blob_total`;
-    /// tells the callback. Fails when the pull is to stop.
-    fn advance(&self, digest: &Digest, blob_done: u64, blob_total: u64, added: u64) -> Result<()> {
-        let done = self
-            .done
-            .fetch_add(added, Ordering::SeqCst)
-            .saturating_add(added);
-        if self.stop.load(Ordering::SeqCst) {
-            return Err(self.stopped());
-        }
-        if let Some(f) = self.callback {
-            let p = PullProgress {
-                digest,
-                blob_done,
-                blob_total,
-                done,
-                total: self.total,
-            };
-            if f(&p).is_break() {
-                self.cancelled.store(true, Ordering::SeqCst);
-                self.stop.store(true, Ordering::SeqCst);
-                return Err(self.cancel_error());
-            }
-        }
-        Ok(())
-    }
-
-    /// `dropped` bytes no longer in hand.
-    fn back(&self, dropped: u64) {
-        let _ = self
-            .done
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |d| {
-                Some(d.saturating_sub(dropped))
-            });
-    }
-
-    fn cancel_error(&self) -> Error {
-        Error::io(
-            "pull cancelled",
-            io::Error::new(
-                io::ErrorKind::Interrupted,
-                format!(
-                    "the progress callback stopped the pull of {}",
-                    quote(self.name)
-                ),
-            ),
-        )
-    }
-
-    /// What a worker returns when it stops because of another's failure.
-    fn stopped(&self) -> Error {
-        if self.cancelled.load(Ordering::SeqCst) {
-            self.cancel_error()
-        } else {
-            Error::io("pull stopped", io::Error::other(Stopped))
-        }
-    }
-}
-
-/// The marker of a worker stopped by another's failure.
-#[derive(Debug)]
-struct Stopped;
-
-impl fmt::Display for Stopped {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("another download failed")
-    }
-}
-
-impl std::error::Error for Stopped {}
-
-fn is_stopped(e: &Error) -> bool {
-    std::error::Error::source(e)
-        .and_then(|s| s.downcast_ref::<io::Error>())
-        .and_then(|e| e.get_ref())
-        .is_some_and(|inner| inner.is::<Stopped>())
 }

@@ -7,7 +7,9 @@
 //! * Handles are opaque (`regc_config`, `regc_client`, `regc_string_list`,
 //!   `regc_manifest`, `regc_blob`, `regc_reference`); every allocation the library returns has a free
 //!   function, and freeing NULL does nothing.
-//! * Output parameters come last and are written only on success.
+//! * Output parameters come last and are written only on success (a few,
+//!   documented as such, may be NULL when the caller does not want them:
+//!   `Out::optional`).
 //! * A NULL or non-UTF-8 argument gives `REGC_ERR_INVALID_ARGUMENT`, never a
 //!   crash (`arg`, `arg_str`, `Out::new`: the one way pointers are checked).
 //! * One panic boundary, `boundary`, wraps every entry point; a panic
@@ -32,6 +34,7 @@ pub mod errors;
 pub mod pull;
 pub mod reference;
 pub mod values;
+pub mod write;
 
 pub use errors::regc_status;
 pub(crate) use errors::{clear_last_error, record, set_last_error};
@@ -218,6 +221,12 @@ impl<T> Out<T> {
         NonNull::new(p)
             .map(Out)
             .ok_or_else(|| invalid(format!("output argument `{name}` is NULL")))
+    }
+
+    /// An output parameter the caller may leave out: NULL is `None` (the
+    /// result is then not written anywhere).
+    pub(crate) fn optional(p: *mut T) -> Option<Out<T>> {
+        NonNull::new(p).map(Out)
     }
 
     /// Writes the result (without reading or dropping what was there).

@@ -35,8 +35,9 @@ pub type regc_progress_fn = Option<
     ) -> c_int,
 >;
 
-/// The caller's callback and data, handed to the worker threads.
-struct Callback {
+/// The caller's callback and data, handed to the worker threads (of a
+/// pull, or of a copy: `regc_copy()` takes the same callback).
+pub(super) struct Callback {
     f: unsafe extern "C" fn(*mut c_void, *const c_char, u64, u64, u64, u64) -> c_int,
     user_data: *mut c_void,
     cancelled: AtomicBool,
@@ -50,7 +51,18 @@ unsafe impl Send for Callback {}
 unsafe impl Sync for Callback {}
 
 impl Callback {
-    fn call(&self, p: &PullProgress<'_>) -> ControlFlow<()> {
+    /// The callback of a call, or `None` when it has none.
+    pub(super) fn new(progress: regc_progress_fn, user_data: *mut c_void) -> Option<Arc<Callback>> {
+        progress.map(|f| {
+            Arc::new(Callback {
+                f,
+                user_data,
+                cancelled: AtomicBool::new(false),
+            })
+        })
+    }
+
+    pub(super) fn call(&self, p: &PullProgress<'_>) -> ControlFlow<()> {
         // A digest is "algorithm:hex", never with a NUL byte; stop rather
         // than hand C a changed value if that ever fails.
         let Ok(digest) = CString::new(p.digest.as_str()) else {
@@ -78,13 +90,38 @@ impl Callback {
     }
 }
 
-/// Whether `e` is the pull's own "stopped by the progress callback" error:
-/// local I/O interrupted.
+/// Whether `e` is the pull's (or copy's) own "stopped by the progress
+/// callback" error: local I/O interrupted.
 fn is_interrupted(e: &Error) -> bool {
     e.kind() == ErrorKind::Io
         && std::error::Error::source(e)
             .and_then(|s| s.downcast_ref::<io::Error>())
             .is_some_and(|io| io.kind() == io::ErrorKind::Interrupted)
+}
+
+/// The status of a pull or copy made with `callback`: its error recorded,
+/// and `REGC_ERR_CANCELLED` when the callback stopped it.
+pub(super) fn outcome(result: Result<(), Error>, callback: Option<&Callback>) -> regc_status {
+    match result {
+        Ok(()) => regc_status::REGC_OK,
+        Err(e) => {
+            let status = record(&e);
+            let cancelled = callback.is_some_and(|c| c.cancelled.load(Ordering::SeqCst));
+            if cancelled && is_interrupted(&e) {
+                regc_status::REGC_ERR_CANCELLED
+            } else {
+                status
+            }
+        }
+    }
+}
+
+/// The blobs at once of a pull or copy: 0 means the default.
+pub(super) fn jobs(jobs: u32) -> Result<usize, Error> {
+    match jobs {
+        0 => Ok(DEFAULT_PULL_JOBS),
+        n => usize::try_from(n).map_err(|_| Error::invalid("jobs out of range")),
+    }
 }
 
 /// Pulls `repository` at `reference` (a tag or digest) into the OCI image
@@ -136,13 +173,7 @@ pub unsafe extern "C" fn regc_pull(
 ) -> regc_status {
     boundary(regc_status::REGC_ERR_PANIC, || {
         clear_last_error();
-        let callback = progress.map(|f| {
-            Arc::new(Callback {
-                f,
-                user_data,
-                cancelled: AtomicBool::new(false),
-            })
-        });
+        let callback = Callback::new(progress, user_data);
         // SAFETY: forwarded from the caller.
         let result = unsafe {
             pull(
@@ -156,20 +187,7 @@ pub unsafe extern "C" fn regc_pull(
                 callback.clone(),
             )
         };
-        match result {
-            Ok(()) => regc_status::REGC_OK,
-            Err(e) => {
-                let status = record(&e);
-                let cancelled = callback
-                    .as_ref()
-                    .is_some_and(|c| c.cancelled.load(Ordering::SeqCst));
-                if cancelled && is_interrupted(&e) {
-                    regc_status::REGC_ERR_CANCELLED
-                } else {
-                    status
-                }
-            }
-        }
+        outcome(result, callback.as_deref())
     })
 }
 
@@ -199,11 +217,7 @@ unsafe fn pull(
             arg_opt_str(platform, "platform")?,
         )
     };
-    let jobs = match jobs {
-        0 => DEFAULT_PULL_JOBS,
-        n => usize::try_from(n).map_err(|_| Error::invalid("pull jobs out of range"))?,
-    };
-    let mut options = PullOptions::new().jobs(jobs);
+    let mut options = PullOptions::new().jobs(self::jobs(jobs)?);
     match (platform, all_platforms) {
         (Some(_), true) => {
             return Err(Error::invalid(

@@ -45,10 +45,11 @@ pub(crate) mod limits {
     pub const CONFIG_BLOB: u64 = 8 << 20;
 }
 
+/// The slowest upload that does not time out, in bytes per second: a body
+/// of `n` bytes may take the timeout plus `n / MIN_UPLOAD_RATE` seconds.
+pub(crate) const MIN_UPLOAD_RATE: u64 = 256 << 10;
+
 /// The methods the registry API uses.
-// The write path (uploads, manifest PUT, DELETE) is the next user of the
-// methods and bodies not yet sent by an operation; the tests below send them.
-#[cfg_attr(not(test), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Method {
     Get,
@@ -74,7 +75,6 @@ impl Method {
 }
 
 /// A request body.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) enum Body {
     /// No body.
     Empty,
@@ -388,6 +388,7 @@ impl Http {
         for (name, value) in headers {
             builder = builder.header(*name, value.as_str());
         }
+        let mut upload_len = None;
         let send_body = match std::mem::replace(body, Body::Spent) {
             Body::Empty => {
                 *body = Body::Empty;
@@ -401,6 +402,7 @@ impl Http {
             Body::Reader { reader, len } => {
                 if let Some(len) = len {
                     builder = builder.header("content-length", len);
+                    upload_len = Some(len);
                 }
                 SendBody::from_owned_reader(reader)
             }
@@ -429,6 +431,19 @@ impl Http {
             configured = configured
                 .timeout_global(None)
                 .timeout_connect(Some(t))
+                .timeout_recv_response(Some(t))
+                .timeout_per_read(Some(t));
+        }
+        if let Some(len) = upload_len {
+            // An upload takes as long as its size needs, at no less than
+            // MIN_UPLOAD_RATE; each other step keeps the usual timeout.
+            let t = self.timeout;
+            let sending = t.saturating_add(Duration::from_secs(len / MIN_UPLOAD_RATE));
+            configured = configured
+                .timeout_global(None)
+                .timeout_connect(Some(t))
+                .timeout_send_request(Some(t))
+                .timeout_send_body(Some(sending))
                 .timeout_recv_response(Some(t))
                 .timeout_per_read(Some(t));
         }

@@ -52,6 +52,7 @@ pub struct RegistryBuilder {
     auth: Auth,
     tls: bool,
     storage: Storage,
+    delete: bool,
 }
 
 impl RegistryBuilder {
@@ -67,6 +68,13 @@ impl RegistryBuilder {
 
     pub fn storage(mut self, storage: Storage) -> Self {
         self.storage = storage;
+        self
+    }
+
+    /// Whether `storage.delete.enabled` is on (it is by default); off, the
+    /// registry answers deletes `405 UNSUPPORTED`.
+    pub fn delete(mut self, enabled: bool) -> Self {
+        self.delete = enabled;
         self
     }
 
@@ -96,6 +104,7 @@ impl Registry {
             auth: Auth::None,
             tls: false,
             storage: Storage::Seed,
+            delete: true,
         }
     }
 
@@ -219,11 +228,12 @@ impl Registry {
             let config = format!(
                 "version: 0.1\n\
                  log:\n  level: warn\n  accesslog:\n    disabled: true\n\
-                 storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n\
+                 storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: {delete}\n\
                  \x20 maintenance:\n    uploadpurging:\n      enabled: false\n    readonly:\n      enabled: {readonly}\n\
                  http:\n  addr: 127.0.0.1:{port}\n  secret: registry-fixture-secret-{port}\n{tls_yaml}\
                  {auth_yaml}",
                 root = root.display(),
+                delete = opts.delete,
             );
             let config_path = d.join("config.yml");
             fs::write(&config_path, &config).expect("fixture: write config");
