@@ -80,6 +80,10 @@ impl Kind<Shelves> for ManifestKey {
         &mut s.manifests
     }
 
+    fn shelf_ref(s: &Shelves) -> &Shelf<Self, Self::Value> {
+        &s.manifests
+    }
+
     fn flights(f: &ShelfFlights) -> &Flights<Self, Self::Value> {
         &f.manifests
     }
@@ -92,6 +96,10 @@ impl Kind<Shelves> for PageKey {
         &mut s.pages
     }
 
+    fn shelf_ref(s: &Shelves) -> &Shelf<Self, Self::Value> {
+        &s.pages
+    }
+
     fn flights(f: &ShelfFlights) -> &Flights<Self, Self::Value> {
         &f.pages
     }
@@ -102,6 +110,10 @@ impl Kind<Shelves> for BlobKey {
 
     fn shelf(s: &mut Shelves) -> &mut Shelf<Self, Self::Value> {
         &mut s.blobs
+    }
+
+    fn shelf_ref(s: &Shelves) -> &Shelf<Self, Self::Value> {
+        &s.blobs
     }
 
     fn flights(f: &ShelfFlights) -> &Flights<Self, Self::Value> {
