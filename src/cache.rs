@@ -932,4 +932,30 @@ mod tests {
         let s = c.stats();
         assert_eq!((s.hits, s.misses, s.entries, s.bytes), (2, 2, 1, 3));
     }
+
+    #[test]
+    fn hits_from_many_threads_are_all_counted_and_keep_the_recency_order() {
+        let (_, c) = cache(3, 1000);
+        c.insert(k("a"), v("a"), 1, true);
+        c.insert(k("b"), v("b"), 1, true);
+        c.insert(k("c"), v("c"), 1, true);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..1000 {
+                        assert_eq!(c.get(&k("a")).unwrap().as_str(), "a");
+                        assert_eq!(c.get(&k("c")).unwrap().as_str(), "c");
+                    }
+                });
+            }
+        });
+        assert_eq!(c.stats().hits, 16_000);
+        assert_eq!(c.stats().misses, 0);
+        // `b` was never hit: it is the least recently used.
+        c.insert(k("d"), v("d"), 1, true);
+        assert!(c.get(&k("b")).is_none());
+        for key in ["a", "c", "d"] {
+            assert!(c.get(&k(key)).is_some(), "{key}");
+        }
+    }
 }
