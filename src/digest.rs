@@ -697,6 +697,31 @@ mod tests {
         assert_eq!(serde_json::from_str::<Digest>(&esc).unwrap(), d);
     }
 
+    /// The small accessors and comparisons (their doc examples are not
+    /// part of the library's unit tests).
+    #[test]
+    fn accessors_and_comparisons() {
+        assert_eq!(Algorithm::Sha256.to_string(), "sha256");
+        assert_eq!(Algorithm::Sha512.to_string(), "sha512");
+        assert_eq!(Algorithm::Sha256.hex_len(), 64);
+        assert_eq!(Algorithm::Sha512.hex_len(), 128);
+        let d = Digest::sha256(b"hello");
+        let other = Digest::sha256(b"world");
+        assert!(d == *HELLO);
+        assert!(d != *other.as_str());
+        assert!(d == HELLO);
+        assert!(d != other.as_str());
+        let (same, different) = (HELLO.to_owned(), other.to_string());
+        assert!(d == same);
+        assert!(d != different);
+        assert_eq!(AsRef::<str>::as_ref(&d), HELLO);
+        let h = Hasher::new(Algorithm::Sha512);
+        assert!(format!("{h:?}").contains("Sha512"), "{h:?}");
+        let r = VerifyingReader::new(&b"hello"[..], d.clone(), None);
+        assert_eq!(r.expected(), &d);
+        assert_eq!(r.into_inner(), b"hello");
+    }
+
     #[test]
     fn hasher_streams() {
         let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();

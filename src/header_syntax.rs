@@ -150,5 +150,15 @@ mod tests {
         for at in [0, 1, 21, 599, 600, 10_000] {
             assert!(excerpt(&uni, at).starts_with(&format!("at byte {at}, near")));
         }
+        // inside a character, the excerpt starts at that character's first
+        // byte (backwards), so it keeps the character it points into
+        assert_eq!(
+            excerpt(&uni, 21),
+            format!("at byte 21, near \"{}\"… (600 bytes)", "é".repeat(64))
+        );
+        assert_eq!(
+            excerpt(&uni, 23),
+            format!("at byte 23, near \"{}\"… (598 bytes)", "é".repeat(64))
+        );
     }
 }

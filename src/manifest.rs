@@ -1201,6 +1201,17 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert!(e.to_string().contains("schema 1"), "{e}");
+        // by media type in the header alone (signed or not), the body
+        // saying nothing
+        for ct in [
+            media_type::DOCKER_MANIFEST_V1_SIGNED,
+            media_type::DOCKER_MANIFEST_V1,
+        ] {
+            let e = Manifest::parse(Some(ct), b"{}").unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Unsupported, "{ct}");
+            assert!(e.to_string().contains("schema 1"), "{ct}: {e}");
+        }
         // even with a header that claims v2
         let e = Manifest::parse(
             Some(media_type::DOCKER_MANIFEST_V2),
@@ -1238,6 +1249,14 @@ mod tests {
         let e = Manifest::parse(Some("text/html"), br#"{"hello":"world"}"#).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Decode);
         assert!(e.to_string().contains("text/html"), "{e}");
+        // an empty Content-Type is not named as one
+        for ct in [Some(""), Some(" ; charset=utf-8"), None] {
+            let e = Manifest::parse(ct, br#"{"hello":"world"}"#).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Decode);
+            let m = e.to_string();
+            assert!(m.contains("the body has neither"), "{ct:?}: {m}");
+            assert!(!m.contains("Content-Type"), "{ct:?}: {m}");
+        }
         let e = Manifest::parse(None, br#"{"schemaVersion":2,"manifests":[],"config":{}}"#)
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Decode);
@@ -1247,10 +1266,23 @@ mod tests {
     fn header_body_disagreement() {
         let e = Manifest::parse(Some(media_type::OCI_INDEX), DOCKER_V2.as_bytes()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Decode);
-        assert!(e.to_string().contains("disagrees"), "{e}");
+        let m = e.to_string();
+        assert!(m.contains("disagrees"), "{m}");
+        // both sides are named
+        assert!(
+            m.contains(&format!(
+                "Content-Type {} disagrees with the body's mediaType {}",
+                media_type::OCI_INDEX,
+                media_type::DOCKER_MANIFEST_V2
+            )),
+            "{m}"
+        );
         let body = br#"{"schemaVersion":2,"mediaType":"application/x-other","manifests":[]}"#;
         let e = Manifest::parse(Some(media_type::OCI_INDEX), body).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Decode);
+        let m = e.to_string();
+        assert!(m.contains(media_type::OCI_INDEX), "{m}");
+        assert!(m.contains("\"application/x-other\""), "{m}");
     }
 
     #[test]

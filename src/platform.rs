@@ -826,6 +826,49 @@ mod tests {
         );
     }
 
+    /// The edges of the variant lists, as containerd draws them.
+    #[test]
+    fn variant_list_edges() {
+        let p = |s: &str| Platform::parse(s).unwrap();
+        let order = |want: &str, haves: &[&str]| -> Vec<Option<usize>> {
+            haves.iter().map(|h| p(want).preference(&p(h))).collect()
+        };
+        // arm64 versions containerd knows end at v8.9 and v9.7; past them
+        // a variant matches only itself
+        assert_eq!(
+            order("linux/arm64/v8.9", &["linux/arm64/v8.8", "linux/arm64"]),
+            [Some(1), Some(9)]
+        );
+        assert_eq!(
+            order(
+                "linux/arm64/v8.10",
+                &["linux/arm64/v8.10", "linux/arm64/v8.9", "linux/arm64"]
+            ),
+            [Some(0), None, None]
+        );
+        assert_eq!(
+            order(
+                "linux/arm64/v9.7",
+                &["linux/arm64/v9.6", "linux/arm64/v8.9"]
+            ),
+            [Some(1), Some(8)]
+        );
+        assert_eq!(
+            order("linux/arm64/v9.8", &["linux/arm64/v9.8", "linux/arm64/v9"]),
+            [Some(0), None]
+        );
+        // amd64: containerd reads `v01` as 1 (strconv.Atoi), which lists
+        // nothing below it but 386; `v02` lists plain amd64
+        assert_eq!(
+            order("linux/amd64/v01", &["linux/amd64", "linux/386"]),
+            [None, Some(1)]
+        );
+        assert_eq!(
+            order("linux/amd64/v02", &["linux/amd64", "linux/386"]),
+            [Some(1), Some(2)]
+        );
+    }
+
     #[test]
     fn serde_names() {
         let j = r#"{"architecture":"amd64","os":"windows","os.version":"10.0.17763.1879","os.features":["win32k"]}"#;

@@ -276,6 +276,13 @@ mod tests {
                 &["pull", "push"],
             ),
             (
+                "repository:my-reg.example.com:5000/a:pull",
+                "repository",
+                "my-reg.example.com:5000/a",
+                &["pull"],
+            ),
+            ("repository:a:x_y", "repository", "a", &["x_y"]),
+            (
                 "repository:a__b.c--d:metadata-read",
                 "repository",
                 "a__b.c--d",
@@ -321,6 +328,7 @@ mod tests {
             "repository:host:/a:pull",
             "repository:host:abc/a:pull",
             "repository:-host/a:pull",
+            "repository:my_host:5000/a:pull",
             "repository:a b:pull",
             "repository:ü:pull",
             "repository:a:PULL",

@@ -485,6 +485,125 @@ mod tests {
         }
     }
 
+    /// Every field and separator of the RFC 3339 grammar, at its limits,
+    /// against epoch seconds computed independently (Python's `datetime`).
+    #[test]
+    fn rfc3339_fields_and_limits() {
+        let secs = |s: &str| {
+            parse_rfc3339(s)
+                .unwrap_or_else(|| panic!("{s}"))
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        };
+        for (s, want) in [
+            ("1970-01-01T00:00:00Z", 0),
+            ("1970-01-01T00:00:01Z", 1),
+            ("1972-06-30T23:59:59Z", 78_796_799),
+            ("1999-12-31T23:59:59Z", 946_684_799),
+            ("2000-02-29T12:34:56Z", 951_827_696),
+            ("2000-03-01T00:00:00Z", 951_868_800),
+            ("2024-01-31T00:00:00Z", 1_706_659_200),
+            ("2024-12-31T23:59:59Z", 1_735_689_599),
+            ("2038-01-19T03:14:08Z", 2_147_483_648),
+            ("2100-03-01T00:00:00Z", 4_107_542_400),
+            ("2400-02-29T00:00:00Z", 13_574_563_200),
+            ("9999-12-31T23:59:59Z", 253_402_300_799),
+            // a leap second is accepted (as the next second)
+            ("1972-06-30T23:59:60Z", 78_796_800),
+            // lowercase and space separators, lowercase zone
+            ("1970-01-01t00:00:01z", 1),
+            ("1970-01-01 00:00:01Z", 1),
+        ] {
+            assert_eq!(secs(s), want, "{s}");
+        }
+        let firsts_2023 = [
+            1_672_531_200,
+            1_675_209_600,
+            1_677_628_800,
+            1_680_307_200,
+            1_682_899_200,
+            1_685_577_600,
+            1_688_169_600,
+            1_690_848_000,
+            1_693_526_400,
+            1_696_118_400,
+            1_698_796_800,
+            1_701_388_800,
+        ];
+        let firsts_2024 = [
+            1_704_067_200,
+            1_706_745_600,
+            1_709_251_200,
+            1_711_929_600,
+            1_714_521_600,
+            1_717_200_000,
+            1_719_792_000,
+            1_722_470_400,
+            1_725_148_800,
+            1_727_740_800,
+            1_730_419_200,
+            1_733_011_200,
+        ];
+        for (m, (a, b)) in firsts_2023.iter().zip(firsts_2024).enumerate() {
+            let m = m + 1;
+            assert_eq!(secs(&format!("2023-{m:02}-01T00:00:00Z")), *a, "2023-{m}");
+            assert_eq!(secs(&format!("2024-{m:02}-01T00:00:00Z")), b, "2024-{m}");
+        }
+        // offsets: east of UTC is earlier, west later, to the minute
+        let base = secs("2009-11-10T23:00:00Z");
+        assert_eq!(secs("2009-11-10T23:00:00+01:30"), base - 5400);
+        assert_eq!(secs("2009-11-10T23:00:00-01:30"), base + 5400);
+        assert_eq!(secs("2009-11-10T23:00:00+23:59"), base - 86_340);
+        assert_eq!(secs("2009-11-10T23:00:00-00:00"), base);
+        // fractions: every digit counts up to nanoseconds, the rest is cut
+        let nanos = |s: &str| {
+            parse_rfc3339(s)
+                .unwrap()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        };
+        assert_eq!(nanos("1970-01-01T00:00:00.1Z"), 100_000_000);
+        assert_eq!(nanos("1970-01-01T00:00:00.000000001Z"), 1);
+        assert_eq!(nanos("1970-01-01T00:00:00.123456789Z"), 123_456_789);
+        assert_eq!(nanos("1970-01-01T00:00:00.9876543219Z"), 987_654_321);
+        assert_eq!(nanos("1970-01-01T00:00:00.5-00:00"), 500_000_000);
+        for bad in [
+            // before the epoch
+            "1969-12-31T23:59:59Z",
+            "1970-01-01T00:00:00+00:01",
+            // each separator
+            "1970/01-01T00:00:01Z",
+            "1970-01/01T00:00:01Z",
+            "1970-01-01X00:00:01Z",
+            "1970-01-01T00-00:01Z",
+            "1970-01-01T00:00-01Z",
+            "1970-01-01T00:00:01+01-00",
+            "1970-01-01T00:00:01*01:00",
+            // each field's range
+            "2009-00-10T23:00:00Z",
+            "2009-11-00T23:00:00Z",
+            "2009-11-32T23:00:00Z",
+            "2009-11-10T24:00:00Z",
+            "2009-11-10T23:60:00Z",
+            "2009-11-10T23:00:61Z",
+            "2009-11-10T23:00:00+24:00",
+            "2009-11-10T23:00:00+00:60",
+            // digits only
+            "2009-1a-10T23:00:00Z",
+            "+009-11-10T23:00:00Z",
+            "2009-11-10T23:00:00++1:00",
+            // one character short, or trailing text
+            "1970-01-01T00:00:0Z",
+            "2009-11-10T23:00:00.5",
+            "2009-11-10T23:00:00ZZ",
+            "2009-11-10T23:00:00+01:00Z",
+        ] {
+            assert!(parse_rfc3339(bad).is_none(), "{bad}");
+        }
+    }
+
     #[test]
     fn absurd_lifetimes_are_clamped_not_a_panic() {
         let now = parse_rfc3339("2024-01-01T00:10:00Z").unwrap();

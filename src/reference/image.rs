@@ -987,6 +987,11 @@ mod tests {
             ("app:v1!".into(), "not allowed in a tag", Some(7)),
             ("app: v1".into(), "' ' is not allowed", Some(5)),
             ("host:99999/app".into(), "above 65535", Some(6)),
+            ("host:5x/app".into(), "port must be a number", Some(7)),
+            ("[::1]x/app".into(), "only a ':port' may follow", Some(6)),
+            ("[::1]:/app".into(), "empty port", Some(7)),
+            ("[::1]:5x/app".into(), "port must be a number", Some(8)),
+            ("[::1]:99999/app".into(), "above 65535", Some(7)),
             ("my..host.com/app".into(), "empty label", Some(4)),
             ("my_host.com/app".into(), "only letters, digits", Some(3)),
             ("ünïcode".into(), "only lowercase", Some(1)),
@@ -1170,6 +1175,30 @@ mod tests {
         let d = Digest::sha256(b"x");
         let r = r.with_reference(d.clone().into());
         assert_eq!((r.tag(), r.digest()), (None, Some(&d)));
+    }
+
+    /// `with_default_tag` adds `latest` only when there is neither tag
+    /// nor digest; `familiar` drops `library/` unless what is left alone
+    /// would read as an image ID (64 hex characters, both conditions).
+    #[test]
+    fn default_tag_and_familiar_edges() {
+        assert_eq!(parse("redis:7").with_default_tag().tag(), Some("7"));
+        let by_digest = parse(&format!("redis@{D}"));
+        assert_eq!(by_digest.with_default_tag(), by_digest);
+        assert_eq!(by_digest.with_default_tag().tag(), None);
+        assert_eq!(parse("docker.io/library/abc").familiar(), "abc");
+        let long = "g".repeat(64);
+        assert_eq!(parse(&format!("library/{long}")).familiar(), long);
+        let id = "a".repeat(64);
+        assert_eq!(
+            parse(&format!("library/{id}")).familiar(),
+            format!("docker.io/library/{id}")
+        );
+        // the shortest IPv6 registry, with a port
+        assert_eq!(parse("[::]:5000/app").registry(), "[::]:5000");
+        // a tag of exactly the longest length
+        let t128 = "t".repeat(128);
+        assert_eq!(parse(&format!("app:{t128}")).tag(), Some(t128.as_str()));
     }
 
     #[test]

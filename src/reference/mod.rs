@@ -350,6 +350,7 @@ mod tests {
         let d = Digest::sha256(b"abc");
         let r: Reference = d.as_str().parse().unwrap();
         assert_eq!(r, Reference::Digest(d.clone()));
+        assert_eq!(r.digest(), Some(&d));
         assert_eq!(r.to_string(), d.to_string());
         assert_eq!(Reference::from(d.clone()), r);
         assert_eq!(
