@@ -958,4 +958,23 @@ mod tests {
             assert!(c.get(&k(key)).is_some(), "{key}");
         }
     }
+
+    #[test]
+    fn hits_on_the_most_recent_entry_write_nothing_shared() {
+        let (_, c) = cache(4, 1000);
+        c.insert(k("a"), v("a"), 1, true);
+        let stamp = c.uses.load(Ordering::Relaxed);
+        for _ in 0..3 {
+            c.get(&k("a")).unwrap();
+        }
+        // `a` was already the most recent: no new stamp was taken.
+        assert_eq!(c.uses.load(Ordering::Relaxed), stamp);
+        c.insert(k("b"), v("b"), 1, true);
+        c.get(&k("a")).unwrap();
+        assert_eq!(
+            c.uses.load(Ordering::Relaxed),
+            stamp + 2,
+            "one for b, one for a's hit"
+        );
+    }
 }
