@@ -11,7 +11,7 @@ use url::Url;
 use crate::auth::scope::Scope;
 use crate::digest::{Digest, Hasher};
 use crate::http::{header, Method};
-use crate::request::{Part, Payload, Request};
+use crate::request::{Part, Payload, Request, Response};
 use crate::text::quote;
 use crate::{Error, ErrorKind, Result};
 
@@ -190,45 +190,10 @@ impl Upload<'_> {
                 body: Payload::Once(part),
                 ..self.client.request(self.session.location.clone(), &what)
             });
-            let error = match outcome {
-                Ok(resp) => {
-                    if header(&resp.headers, "location").is_some() {
-                        self.session.location = self.client.upload_location(&resp, &what)?;
-                    }
-                    match header(&resp.headers, "range").map(parse_range).transpose() {
-                        Ok(None) => {
-                            self.sent = chunk_end;
-                            return Ok(());
-                        }
-                        Ok(Some(next)) if next == chunk_end => {
-                            self.sent = chunk_end;
-                            return Ok(());
-                        }
-                        // The registry took less than was sent: send the rest.
-                        Ok(Some(next)) => Error::registry(
-                            resp.status,
-                            format!("{what}: the registry has {next} bytes, {chunk_end} were sent"),
-                        ),
-                        Err(why) => Error::decode(format!("Range of {what}"), why),
-                    }
-                }
-                Err(e) if resumable(&e) => e,
-                Err(e) => return Err(e),
+            let Some(error) = self.patched(outcome, chunk_end)? else {
+                return Ok(());
             };
-            if self.resumes >= self.client.config().max_retries {
-                return Err(error);
-            }
-            self.resumes += 1;
-            let offset = self.status()?;
-            if offset < chunk_start || offset > chunk_end {
-                return Err(Error::registry(
-                    416,
-                    format!(
-                        "{what}: the registry has {offset} bytes, the client can resend from \
-                         {chunk_start} to {chunk_end}"
-                    ),
-                ));
-            }
+            let offset = self.resume_offset(error, chunk_start, chunk_end)?;
             if offset == chunk_end {
                 self.sent = chunk_end;
                 return Ok(());
@@ -237,16 +202,70 @@ impl Upload<'_> {
         }
     }
 
+    /// What a `PATCH` that should leave the registry with `end` bytes came
+    /// to: `None` when it did (the upload is then at `end`); the error when
+    /// asking the registry how far it got may help; an error that ends the
+    /// upload as `Err`.
+    pub(super) fn patched(&mut self, outcome: Result<Response>, end: u64) -> Result<Option<Error>> {
+        let what = self.what();
+        let resp = match outcome {
+            Ok(resp) => resp,
+            Err(e) if resumable(&e) => return Ok(Some(e)),
+            Err(e) => return Err(e),
+        };
+        self.follow_location(&resp)?;
+        match header(&resp.headers, "range").map(parse_range).transpose() {
+            Ok(Some(next)) if next != end => Ok(Some(Error::registry(
+                resp.status,
+                format!("{what}: the registry has {next} bytes, {end} were sent"),
+            ))),
+            Ok(_) => {
+                self.sent = end;
+                Ok(None)
+            }
+            Err(why) => Ok(Some(Error::decode(format!("Range of {what}"), why))),
+        }
+    }
+
+    /// After `error`, within the retry budget: the offset the registry has
+    /// (its upload status), which must lie between `kept` (the first byte
+    /// the client can still send) and `held` (the last it read), else the
+    /// upload cannot go on.
+    pub(super) fn resume_offset(&mut self, error: Error, kept: u64, held: u64) -> Result<u64> {
+        if self.resumes >= self.client.config().max_retries {
+            return Err(error);
+        }
+        self.resumes += 1;
+        let offset = self.status()?;
+        if offset < kept || offset > held {
+            return Err(Error::registry(
+                416,
+                format!(
+                    "{}: the registry has {offset} bytes, the client can resend from {kept} to \
+                     {held}",
+                    self.what()
+                ),
+            ));
+        }
+        Ok(offset)
+    }
+
+    /// Moves the session to the `Location` a response names, if any.
+    fn follow_location(&mut self, resp: &Response) -> Result<()> {
+        if header(&resp.headers, "location").is_some() {
+            self.session.location = self.client.upload_location(resp, &self.what())?;
+        }
+        Ok(())
+    }
+
     /// Asks the registry how many bytes of the upload it has.
-    pub(super) fn status(&mut self) -> Result<u64> {
+    fn status(&mut self) -> Result<u64> {
         let what = self.what();
         let resp = self.client.send(&Request {
             scope: Some(Scope::push(self.repository)),
             ..self.client.request(self.session.location.clone(), &what)
         })?;
-        if header(&resp.headers, "location").is_some() {
-            self.session.location = self.client.upload_location(&resp, &what)?;
-        }
+        self.follow_location(&resp)?;
         match header(&resp.headers, "range") {
             None => Ok(0),
             Some(v) => parse_range(v).map_err(|why| Error::decode(format!("Range of {what}"), why)),
@@ -286,7 +305,7 @@ impl Upload<'_> {
 
 /// Failures after which asking the registry how far the upload got, and
 /// going on from there, can help.
-pub(super) fn resumable(e: &Error) -> bool {
+fn resumable(e: &Error) -> bool {
     crate::http::failure::is_transient(e)
         || matches!(e.http_status(), Some(401 | 416 | 429 | 500..=599))
 }
@@ -347,7 +366,7 @@ impl<'a> Chunks<'a> {
 /// wants). `0-0` is read as nothing received (distribution says `0-0` for
 /// both 0 and 1 bytes; resending one byte too many is refused with a 416,
 /// not stored twice), and `0--1` as nothing.
-pub(super) fn parse_range(value: &str) -> std::result::Result<u64, String> {
+fn parse_range(value: &str) -> std::result::Result<u64, String> {
     let v = value.trim();
     let v = v.strip_prefix("bytes=").unwrap_or(v);
     let (first, last) = v

@@ -17,11 +17,11 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
 use crate::auth::scope::Scope;
-use crate::http::{header, Method};
+use crate::http::Method;
 use crate::request::{Part, Payload, Request};
 use crate::{Error, Result};
 
-use super::session::{parse_range, read_full, resumable, Upload};
+use super::session::{read_full, Upload};
 
 /// Bytes read from the source at a time.
 const BLOCK: usize = 256 << 10;
@@ -140,46 +140,10 @@ impl Upload<'_> {
                 (fed, outcome)
             });
             fed?;
-            let error = match outcome {
-                Ok(resp) => {
-                    if header(&resp.headers, "location").is_some() {
-                        self.session.location = client.upload_location(&resp, &what)?;
-                    }
-                    match header(&resp.headers, "range").map(parse_range).transpose() {
-                        Ok(None) => {
-                            self.sent = size;
-                            return Ok(());
-                        }
-                        Ok(Some(next)) if next == size => {
-                            self.sent = size;
-                            return Ok(());
-                        }
-                        Ok(Some(next)) => Error::registry(
-                            resp.status,
-                            format!("{what}: the registry has {next} bytes, {size} were sent"),
-                        ),
-                        Err(why) => Error::decode(format!("Range of {what}"), why),
-                    }
-                }
-                Err(e) if resumable(&e) => e,
-                Err(e) => return Err(e),
+            let Some(error) = self.patched(outcome, size)? else {
+                return Ok(());
             };
-            if self.resumes >= client.config().max_retries {
-                return Err(error);
-            }
-            self.resumes += 1;
-            let offset = self.status()?;
-            let kept = window.start(self.read);
-            if offset < kept || offset > self.read {
-                return Err(Error::registry(
-                    416,
-                    format!(
-                        "{what}: the registry has {offset} bytes, the client can resend from \
-                         {kept} to {}",
-                        self.read
-                    ),
-                ));
-            }
+            let offset = self.resume_offset(error, window.start(self.read), self.read)?;
             self.sent = offset;
             if offset == size {
                 return Ok(());
