@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 
 use super::config::regc_config;
-use super::values::{into_c_string, regc_manifest, regc_string_list};
+use super::values::{regc_manifest, regc_string_list};
 use super::{arg, arg_opt_str, arg_str, free_handle, into_handle, query, regc_status};
 use super::{status, Out};
 use crate::{Client, Error, Platform};
@@ -227,10 +227,8 @@ pub unsafe extern "C" fn regc_resolve_digest(
         };
         let out = Out::new(out, "out")?;
         let digest = client.client.manifest_digest(repository, reference)?;
-        let digest = into_c_string(digest.to_string(), "digest")?;
         // SAFETY: forwarded from the caller.
-        unsafe { out.write(digest) };
-        Ok(())
+        unsafe { out.write_string(digest.to_string(), "digest") }
     })
 }
 
@@ -280,9 +278,7 @@ pub unsafe extern "C" fn regc_image_info_json(
             .image_info(repository, reference, platform.as_ref())?;
         let json = serde_json::to_string(&info)
             .map_err(|e| Error::decode_caused("image info as JSON", e))?;
-        let json = into_c_string(json, "image info JSON")?;
         // SAFETY: forwarded from the caller.
-        unsafe { out.write(json) };
-        Ok(())
+        unsafe { out.write_string(json, "image info JSON") }
     })
 }

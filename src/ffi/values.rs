@@ -4,7 +4,7 @@ use std::ffi::{c_char, CString};
 use std::ptr;
 use std::sync::Arc;
 
-use super::{c_string, free_handle, query};
+use super::{c_string, free_handle, query, Out};
 use crate::{Error, ManifestResponse};
 
 /// A list of strings (repository names, tags), in the registry's order.
@@ -158,9 +158,20 @@ pub unsafe extern "C" fn regc_manifest_free(manifest: *mut regc_manifest) {
     query((), || unsafe { free_handle(manifest) })
 }
 
-/// Hands a string to C (freed with [`regc_string_free`]).
-pub(crate) fn into_c_string(s: String, what: &str) -> Result<*mut c_char, Error> {
-    Ok(c_string(s, what)?.into_raw())
+impl Out<*mut c_char> {
+    /// Hands `s` to C as a string the caller frees with
+    /// `regc_string_free()`, written to the output (`what` names it in
+    /// the error for an interior NUL).
+    ///
+    /// # Safety
+    ///
+    /// As [`Out::write`].
+    pub(crate) unsafe fn write_string(self, s: String, what: &str) -> Result<(), Error> {
+        let s = c_string(s, what)?.into_raw();
+        // SAFETY: forwarded from the caller.
+        unsafe { self.write(s) };
+        Ok(())
+    }
 }
 
 /// Frees a string the library returned (`regc_resolve_digest()`,

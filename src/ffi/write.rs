@@ -8,24 +8,10 @@ use serde::Serialize;
 
 use super::client::regc_client;
 use super::pull::{jobs, outcome, regc_progress_fn, Callback};
-use super::values::into_c_string;
 use super::{arg, arg_bytes, arg_opt_str, arg_str, boundary, clear_last_error, regc_status};
 use super::{status, Out};
 use crate::manifest::Descriptor;
-use crate::{CopyOptions, Digest, Error, Platform, UploadOptions};
-
-/// Writes a digest to `*out` as a string the caller frees with
-/// `regc_string_free()`.
-///
-/// # Safety
-///
-/// `out` must be writable.
-unsafe fn write_digest(out: Out<*mut c_char>, digest: &Digest) -> Result<(), Error> {
-    let digest = into_c_string(digest.to_string(), "digest")?;
-    // SAFETY: forwarded from the caller.
-    unsafe { out.write(digest) };
-    Ok(())
-}
+use crate::{CopyOptions, Error, Platform, UploadOptions};
 
 /// Uploads the `len` bytes at `data` as a blob of `repository` (such as
 /// "team/app") and writes its digest, such as "sha256:…", to `*out_digest`
@@ -62,7 +48,7 @@ pub unsafe extern "C" fn regc_blob_upload_buffer(
         let out = Out::new(out_digest, "out_digest")?;
         let pushed = client.client().push_blob_bytes(repository, data)?;
         // SAFETY: forwarded from the caller.
-        unsafe { write_digest(out, &pushed.digest) }
+        unsafe { out.write_string(pushed.digest.to_string(), "digest") }
     })
 }
 
@@ -173,7 +159,7 @@ pub unsafe extern "C" fn regc_blob_upload_callback(
         };
         let pushed = client.client().push_blob(repository, reader, &options)?;
         // SAFETY: forwarded from the caller.
-        unsafe { write_digest(out, &pushed.digest) }
+        unsafe { out.write_string(pushed.digest.to_string(), "digest") }
     })
 }
 
@@ -225,7 +211,7 @@ pub unsafe extern "C" fn regc_manifest_put(
             .client()
             .put_manifest(repository, reference, media_type, body)?;
         // SAFETY: forwarded from the caller.
-        unsafe { write_digest(out, &put.digest) }
+        unsafe { out.write_string(put.digest.to_string(), "digest") }
     })
 }
 
@@ -265,7 +251,7 @@ pub unsafe extern "C" fn regc_tag(
         let digest = client.client().tag(repository, reference, new_tag)?;
         match out {
             // SAFETY: forwarded from the caller.
-            Some(out) => unsafe { write_digest(out, &digest) },
+            Some(out) => unsafe { out.write_string(digest.to_string(), "digest") },
             None => Ok(()),
         }
     })
@@ -306,7 +292,7 @@ pub unsafe extern "C" fn regc_manifest_delete(
         let digest = client.client().delete_manifest(repository, reference)?;
         match out {
             // SAFETY: forwarded from the caller.
-            Some(out) => unsafe { write_digest(out, &digest) },
+            Some(out) => unsafe { out.write_string(digest.to_string(), "digest") },
             None => Ok(()),
         }
     })
@@ -476,7 +462,7 @@ pub unsafe extern "C" fn regc_copy(
                 &options,
             )?;
             // SAFETY: forwarded from the caller.
-            unsafe { write_digest(out, &report.digest) }
+            unsafe { out.write_string(report.digest.to_string(), "digest") }
         })();
         outcome(result, callback.as_deref())
     })
@@ -536,10 +522,8 @@ pub unsafe extern "C" fn regc_referrers(
             from_tag_schema: found.from_tag_schema,
         })
         .map_err(|e| Error::decode_caused("referrers as JSON", e))?;
-        let json = into_c_string(json, "referrers JSON")?;
         // SAFETY: forwarded from the caller.
-        unsafe { out.write(json) };
-        Ok(())
+        unsafe { out.write_string(json, "referrers JSON") }
     })
 }
 
