@@ -3,6 +3,9 @@
 #ifndef REGC_TEST_CHECK_H
 #define REGC_TEST_CHECK_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +61,56 @@ static inline int finish(const char *name) {
   }
   printf("%s: all checks passed\n", name);
   return 0;
+}
+
+/* Whether REGC_TEST_SUITES (comma-separated; unset, empty or "all": every
+ * one) names the suite `name`. */
+static inline bool suite_enabled(const char *name) {
+  const char *suites = getenv("REGC_TEST_SUITES");
+  if (suites == NULL || suites[0] == '\0' || strcmp(suites, "all") == 0) return true;
+  size_t n = strlen(name);
+  for (const char *p = suites; *p;) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == n && strncmp(p, name, n) == 0) return true;
+    if (!end) break;
+    p = end + 1;
+  }
+  return false;
+}
+
+/* Progress of a pull or copy (called from its worker threads): counts the
+ * calls, the ones with inconsistent numbers, the most `done` seen; answers
+ * non-zero (cancel) from call `cancel_after` on. */
+struct progress {
+  atomic_uint calls;
+  atomic_uint bad;        /* calls with inconsistent numbers */
+  atomic_ullong max_done; /* the most `done` seen */
+  atomic_ullong total;
+  unsigned cancel_after;  /* answer non-zero from this call on (0: never) */
+};
+
+static inline void progress_init(struct progress *p, unsigned cancel_after) {
+  atomic_init(&p->calls, 0);
+  atomic_init(&p->bad, 0);
+  atomic_init(&p->max_done, 0);
+  atomic_init(&p->total, 0);
+  p->cancel_after = cancel_after;
+}
+
+static inline int on_progress(void *user_data, const char *digest, uint64_t blob_done,
+                       uint64_t blob_total, uint64_t done, uint64_t total) {
+  struct progress *p = user_data;
+  unsigned n = atomic_fetch_add(&p->calls, 1) + 1;
+  if (digest == NULL || strncmp(digest, "sha256:", 7) != 0 || strlen(digest) != 71 ||
+      blob_done > blob_total || done > total || total == 0) {
+    atomic_fetch_add(&p->bad, 1);
+  }
+  atomic_store(&p->total, total);
+  unsigned long long seen = atomic_load(&p->max_done);
+  while (done > seen && !atomic_compare_exchange_weak(&p->max_done, &seen, done)) {
+  }
+  return p->cancel_after != 0 && n >= p->cancel_after;
 }
 
 #endif

@@ -32,19 +32,6 @@ static int marker;
 
 static const char *NON_UTF8 = "\xff\xfe";
 
-static bool suite_enabled(const char *name) {
-  const char *suites = getenv("REGC_TEST_SUITES");
-  if (suites == NULL || suites[0] == '\0' || strcmp(suites, "all") == 0) return true;
-  size_t n = strlen(name);
-  for (const char *p = suites; *p;) {
-    const char *end = strchr(p, ',');
-    size_t len = end ? (size_t)(end - p) : strlen(p);
-    if (len == n && strncmp(p, name, n) == 0) return true;
-    if (!end) break;
-    p = end + 1;
-  }
-  return false;
-}
 
 /* A client with no retries (errors come back at once); NULL user: anonymous. */
 static regc_client *make_client(const char *url, const char *user, const char *password) {
@@ -865,36 +852,6 @@ static void test_references(void) {
 }
 
 /* What a progress callback saw; updated from the pull's worker threads. */
-struct progress {
-  atomic_uint calls;
-  atomic_uint bad;        /* calls with inconsistent numbers */
-  atomic_ullong max_done; /* the most `done` seen */
-  atomic_ullong total;
-  unsigned cancel_after;  /* answer non-zero from this call on (0: never) */
-};
-
-static void progress_init(struct progress *p, unsigned cancel_after) {
-  atomic_init(&p->calls, 0);
-  atomic_init(&p->bad, 0);
-  atomic_init(&p->max_done, 0);
-  atomic_init(&p->total, 0);
-  p->cancel_after = cancel_after;
-}
-
-static int on_progress(void *user_data, const char *digest, uint64_t blob_done,
-                       uint64_t blob_total, uint64_t done, uint64_t total) {
-  struct progress *p = user_data;
-  unsigned n = atomic_fetch_add(&p->calls, 1) + 1;
-  if (digest == NULL || strncmp(digest, "sha256:", 7) != 0 || strlen(digest) != 71 ||
-      blob_done > blob_total || done > total || total == 0) {
-    atomic_fetch_add(&p->bad, 1);
-  }
-  atomic_store(&p->total, total);
-  unsigned long long seen = atomic_load(&p->max_done);
-  while (done > seen && !atomic_compare_exchange_weak(&p->max_done, &seen, done)) {
-  }
-  return p->cancel_after != 0 && n >= p->cancel_after;
-}
 
 /* A fresh directory under $TMPDIR (or /tmp) in `buf`. */
 static const char *temp_dir(char *buf, size_t len) {
