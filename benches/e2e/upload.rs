@@ -1,7 +1,8 @@
 //! The upload row: a blob pushed by `Client::push_blob` (its size known,
-//! its digest computed while sending) beside `curl -T` of the same file to
-//! an upload URL the same registry handed out (one `PUT ?digest=`), in
-//! turn, a new file per run (the registry keeps every blob it got).
+//! its digest computed while sending; and, shown beside it, given as curl's
+//! URL has it) beside `curl -T` of the same file to an upload URL the same
+//! registry handed out (one `PUT ?digest=`), in turn, a new file per run
+//! (the registry keeps every blob it got).
 
 use std::fs;
 use std::io::Write;
@@ -18,7 +19,8 @@ use crate::{noise, Row, Samples, Sizes};
 pub(crate) fn upload_vs_curl(sizes: &Sizes, reg: &Registry, work: &Path) -> Row {
     let client = Client::builder(&reg.url()).build().expect("client");
     let mib = sizes.blob_bytes as f64 / f64::from(1 << 20);
-    let (mut ours, mut curl) = (Samples::default(), Samples::default());
+    let (mut ours, mut given, mut curl) =
+        (Samples::default(), Samples::default(), Samples::default());
     for run in 0..sizes.runs {
         let data = noise(sizes.blob_bytes, 0x0_u64.wrapping_add(run as u64 + 0xAB));
         let digest = sha256_digest(&data);
@@ -29,20 +31,7 @@ pub(crate) fn upload_vs_curl(sizes: &Sizes, reg: &Registry, work: &Path) -> Row 
         drop(data);
 
         let repo = format!("bench/curl{run}");
-        let resp = crate::support::http::send(
-            reg.agent(),
-            "POST",
-            &format!("{}/v2/{repo}/blobs/uploads/", reg.url()),
-            &[],
-            b"",
-        );
-        let location = resp.header("location").expect("Location").to_string();
-        let location = if location.starts_with('/') {
-            format!("{}{location}", reg.url())
-        } else {
-            location
-        };
-        let sep = if location.contains('?') { '&' } else { '?' };
+        let url = reg.pusher(&[&repo]).upload_url(&repo, &digest);
         let t = Instant::now();
         let out = Command::new("curl")
             .args(["--silent", "--show-error", "--fail", "--max-time", "300"])
@@ -54,7 +43,7 @@ pub(crate) fn upload_vs_curl(sizes: &Sizes, reg: &Registry, work: &Path) -> Row 
                 "-T",
             ])
             .arg(&path)
-            .arg(format!("{location}{sep}digest={digest}"))
+            .arg(&url)
             .output()
             .expect("curl");
         curl.push(mib / t.elapsed().as_secs_f64());
@@ -72,13 +61,23 @@ pub(crate) fn upload_vs_curl(sizes: &Sizes, reg: &Registry, work: &Path) -> Row 
             .expect("push_blob");
         ours.push(mib / t.elapsed().as_secs_f64());
         assert_eq!(pushed.digest.as_str(), digest);
+
+        let file = fs::File::open(&path).expect("open the blob file");
+        let options = options.digest(digest.as_str()).expect("a digest");
+        let t = Instant::now();
+        let pushed = client
+            .push_blob(&format!("bench/given{run}"), file, &options)
+            .expect("push_blob");
+        given.push(mib / t.elapsed().as_secs_f64());
+        assert_eq!(pushed.digest.as_str(), digest);
         fs::remove_file(&path).expect("remove the blob file");
     }
     Row::at_least(
         &format!("{} MiB blob upload (throughput)", sizes.blob_bytes >> 20),
         format!(
-            "push_blob, digest computed while sending: {}",
-            ours.show("MiB/s")
+            "push_blob, digest computed while sending: {}; digest given: {}",
+            ours.show("MiB/s"),
+            given.show("MiB/s")
         ),
         format!(
             "curl -T to an upload URL, digest given: {}",
@@ -86,6 +85,6 @@ pub(crate) fn upload_vs_curl(sizes: &Sizes, reg: &Registry, work: &Path) -> Row 
         ),
         ours.median() / curl.median(),
         0.9,
-        json!({"ours_mib_s": ours.json(), "curl_mib_s": curl.json()}),
+        json!({"ours_mib_s": ours.json(), "given_mib_s": given.json(), "curl_mib_s": curl.json()}),
     )
 }

@@ -198,9 +198,9 @@ impl Pusher<'_> {
         }
     }
 
-    /// Uploads a blob (`POST` then `PUT ?digest=`), returns its digest.
-    pub fn push_blob(&self, repo: &str, data: &[u8]) -> String {
-        let digest = sha256_digest(data);
+    /// Opens an upload session (`POST`): the URL that completes it with
+    /// the blob `digest` (its `Location`, absolute, with `digest=` added).
+    pub fn upload_url(&self, repo: &str, digest: &str) -> String {
         let url = format!("{}/v2/{repo}/blobs/uploads/", self.base);
         let resp = send(self.agent, "POST", &url, &self.auth_headers(), b"");
         assert_eq!(
@@ -218,7 +218,13 @@ impl Pusher<'_> {
             location.to_string()
         };
         let sep = if location.contains('?') { '&' } else { '?' };
-        let put_url = format!("{location}{sep}digest={digest}");
+        format!("{location}{sep}digest={digest}")
+    }
+
+    /// Uploads a blob (`POST` then `PUT ?digest=`), returns its digest.
+    pub fn push_blob(&self, repo: &str, data: &[u8]) -> String {
+        let digest = sha256_digest(data);
+        let put_url = self.upload_url(repo, &digest);
         let mut headers = self.auth_headers();
         headers.push(("Content-Type", "application/octet-stream"));
         let resp = send(self.agent, "PUT", &put_url, &headers, data);
