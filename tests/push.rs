@@ -12,7 +12,9 @@ use registry_client::{BlobSource, Client, CopyOptions, ErrorKind, Manifest, Uplo
 use serde_json::json;
 use support::http::get;
 use support::seed::{self, gzip_stored, tar_one_file};
-use support::{media, sha256_digest, skopeo_raw_manifest, Auth, Registry, Storage, ALICE, BOB};
+use support::{
+    media, noise, sha256_digest, skopeo_raw_manifest, Auth, Registry, Storage, ALICE, BOB,
+};
 
 fn client_as(reg: &Registry, user: Option<support::User>) -> Client {
     let mut b = Client::builder(&reg.url()).max_retries(2);
@@ -27,19 +29,6 @@ fn client_as(reg: &Registry, user: Option<support::User>) -> Client {
 
 fn alice(reg: &Registry) -> Client {
     client_as(reg, (reg.auth() != Auth::None).then_some(ALICE))
-}
-
-/// Deterministic bytes that do not compress to nothing.
-fn bytes(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 /// The blob as the registry serves it, by raw HTTP as the admin.
@@ -64,7 +53,7 @@ fn blobs_of_every_size_go_up_whole_or_in_chunks_and_read_back_the_same() {
         .into_iter()
         .enumerate()
     {
-        let data = bytes(n, i as u64 + 1);
+        let data = noise(n, i as u64 + 1);
         let options = UploadOptions::new().chunk_size(chunk);
         let pushed = c.push_blob("up/sizes", data.as_slice(), &options).unwrap();
         assert_eq!(pushed.digest.as_str(), sha256_digest(&data), "{n} bytes");
@@ -86,7 +75,7 @@ fn blobs_of_every_size_go_up_whole_or_in_chunks_and_read_back_the_same() {
         assert_eq!(again.source, BlobSource::Existed);
     }
     // A larger blob with the default chunk size and progress.
-    let data = bytes(20 << 20, 99);
+    let data = noise(20 << 20, 99);
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let s = seen.clone();
     let options = UploadOptions::new().progress(move |n| s.lock().unwrap().push(n));
@@ -100,7 +89,7 @@ fn blobs_of_every_size_go_up_whole_or_in_chunks_and_read_back_the_same() {
         "{seen:?}"
     );
     // Its size known, it is streamed in one PATCH.
-    let data = bytes(20 << 20, 100);
+    let data = noise(20 << 20, 100);
     let options = UploadOptions::new().size(data.len() as u64);
     let pushed = c.push_blob("up/sizes", data.as_slice(), &options).unwrap();
     assert_eq!(pushed.digest.as_str(), sha256_digest(&data));
@@ -111,7 +100,7 @@ fn blobs_of_every_size_go_up_whole_or_in_chunks_and_read_back_the_same() {
 fn a_blob_that_is_not_what_its_digest_says_is_refused_and_nothing_is_stored() {
     let reg = Registry::basic_empty();
     let c = alice(&reg);
-    let data = bytes(3000, 7);
+    let data = noise(3000, 7);
     let claimed = sha256_digest(b"something else");
     for chunk in [4096, 1024] {
         let options = UploadOptions::new()
@@ -149,7 +138,7 @@ fn a_blob_that_is_not_what_its_digest_says_is_refused_and_nothing_is_stored() {
 fn a_pull_only_user_gets_auth_and_nothing_is_written() {
     let reg = Registry::token_empty();
     let bob = client_as(&reg, Some(BOB));
-    let data = bytes(100, 3);
+    let data = noise(100, 3);
     let err = bob
         .push_blob("alice/private", data.as_slice(), &UploadOptions::new())
         .unwrap_err();
@@ -170,7 +159,7 @@ fn a_pull_only_user_gets_auth_and_nothing_is_written() {
 fn blobs_are_mounted_across_repositories_and_uploaded_when_the_mount_is_refused() {
     let reg = Registry::token_empty();
     let c = alice(&reg);
-    let data = bytes(5000, 11);
+    let data = noise(5000, 11);
     let d = c.push_blob_bytes("mount/one", &data).unwrap().digest;
     reg.token_server().reset_counts();
     assert!(c.mount_blob("mount/two", &d, "mount/one").unwrap());
@@ -614,7 +603,7 @@ fn pushes_and_copies_work_over_tls() {
     let src = Registry::token();
     let dst = Registry::tls_empty();
     let d = alice(&dst);
-    let data = bytes(10 << 20, 5);
+    let data = noise(10 << 20, 5);
     let options = UploadOptions::new().size(data.len() as u64);
     let pushed = d.push_blob("tls/blob", data.as_slice(), &options).unwrap();
     assert_eq!(raw_blob(&dst, "tls/blob", pushed.digest.as_str()), data);

@@ -29,6 +29,7 @@ mod upload;
 
 pub(crate) use rows::*;
 pub(crate) use stats::*;
+pub(crate) use support::noise;
 pub(crate) use tools::*;
 pub(crate) use upload::*;
 

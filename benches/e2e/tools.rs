@@ -160,19 +160,6 @@ pub(crate) fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// Deterministic pseudo-random bytes (xorshift64).
-pub(crate) fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut data = vec![0u8; len];
-    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ seed;
-    for chunk in data.chunks_mut(8) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
-    }
-    data
-}
-
 // ------------------------------------------------------------ child modes
 
 /// This binary as a child, run under `REGC_BENCH_WRAP` when set (e.g.

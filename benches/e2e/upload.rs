@@ -13,8 +13,8 @@ use std::time::Instant;
 use registry_client::{Client, UploadOptions};
 use serde_json::json;
 
-use crate::support::{sha256_digest, Registry};
-use crate::{noise, Row, Samples, Sizes};
+use crate::support::{noise, sha256_digest, Registry};
+use crate::{Row, Samples, Sizes};
 
 pub(crate) fn upload_vs_curl(sizes: &Sizes, reg: &Registry, work: &Path) -> Row {
     let client = Client::builder(&reg.url()).build().expect("client");
@@ -22,7 +22,7 @@ pub(crate) fn upload_vs_curl(sizes: &Sizes, reg: &Registry, work: &Path) -> Row 
     let (mut ours, mut given, mut curl) =
         (Samples::default(), Samples::default(), Samples::default());
     for run in 0..sizes.runs {
-        let data = noise(sizes.blob_bytes, 0x0_u64.wrapping_add(run as u64 + 0xAB));
+        let data = noise(sizes.blob_bytes, run as u64 + 0xAB);
         let digest = sha256_digest(&data);
         let path = work.join(format!("upload-{run}"));
         fs::File::create(&path)

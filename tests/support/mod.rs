@@ -100,3 +100,17 @@ application/vnd.oci.image.index.v1+json, \
 application/vnd.docker.distribution.manifest.v2+json, \
 application/vnd.docker.distribution.manifest.list.v2+json";
 }
+
+/// Deterministic pseudo-random bytes (xorshift64): content that does not
+/// compress, the same for the same `seed`.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut data = vec![0u8; len];
+    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ seed;
+    for chunk in data.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    data
+}
