@@ -180,16 +180,12 @@ impl Upload<'_> {
                 start: (from - chunk_start) as usize,
                 end: len,
             };
-            let outcome = self.client.send(&Request {
-                method: Method::Patch,
-                scope: Some(Scope::push(self.repository)),
-                headers: vec![
-                    ("Content-Type", "application/octet-stream".to_string()),
-                    ("Content-Range", format!("{from}-{}", chunk_end - 1)),
-                ],
-                body: Payload::Once(part),
-                ..self.client.request(self.session.location.clone(), &what)
-            });
+            let outcome = self.client.send(&self.patch_request(
+                &what,
+                from,
+                chunk_end - 1,
+                Payload::Once(part),
+            ));
             let Some(error) = self.patched(outcome, chunk_end)? else {
                 return Ok(());
             };
@@ -199,6 +195,26 @@ impl Upload<'_> {
                 return Ok(());
             }
             from = offset;
+        }
+    }
+
+    /// The `PATCH` of bytes `from..=last` of the blob.
+    pub(super) fn patch_request<'w>(
+        &self,
+        what: &'w str,
+        from: u64,
+        last: u64,
+        body: Payload,
+    ) -> Request<'w> {
+        Request {
+            method: Method::Patch,
+            scope: Some(Scope::push(self.repository)),
+            headers: vec![
+                ("Content-Type", "application/octet-stream".to_string()),
+                ("Content-Range", format!("{from}-{last}")),
+            ],
+            body,
+            ..self.client.request(self.session.location.clone(), what)
         }
     }
 

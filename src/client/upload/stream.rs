@@ -16,9 +16,7 @@ use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
-use crate::auth::scope::Scope;
-use crate::http::Method;
-use crate::request::{Part, Payload, Request};
+use crate::request::{Part, Payload};
 use crate::{Error, Result};
 
 use super::session::{read_full, Upload};
@@ -120,16 +118,8 @@ impl Upload<'_> {
             let body = Blocks { rx, current: None };
             let client = self.client;
             let what = self.what();
-            let request = Request {
-                method: Method::Patch,
-                scope: Some(Scope::push(self.repository)),
-                headers: vec![
-                    ("Content-Type", "application/octet-stream".to_string()),
-                    ("Content-Range", format!("{from}-{}", size - 1)),
-                ],
-                body: Payload::stream(body, size - from),
-                ..client.request(self.session.location.clone(), &what)
-            };
+            let request =
+                self.patch_request(&what, from, size - 1, Payload::stream(body, size - from));
             let (fed, outcome) = std::thread::scope(|s| {
                 let sender = s.spawn(|| client.send(&request));
                 let fed = self.feed(&mut window, from, source, size, &tx);
