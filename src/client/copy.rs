@@ -485,18 +485,15 @@ fn add_from_layout(layout: &Layout, d: &Descriptor, plan: &mut Plan, depth: usiz
             .map(|m| m.as_str()),
         &body,
     )?;
-    plan.add_manifest(&d.digest, &body);
     if let Some(index) = manifest.as_index() {
+        plan.add_manifest(&d.digest, &body);
         for child in &index.manifests {
             add_from_layout(layout, child, plan, depth + 1)?;
         }
     } else if let Some(image) = manifest.as_image() {
-        plan.images.push(d.digest.clone());
-        for b in std::iter::once(&image.config).chain(&image.layers) {
-            if plan.seen.insert(b.digest.clone()) {
-                plan.blobs.push(b.clone());
-            }
-        }
+        plan.add_image(&d.digest, &body, image);
+    } else {
+        plan.add_manifest(&d.digest, &body);
     }
     Ok(())
 }

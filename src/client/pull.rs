@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use crate::digest::Digest;
 use crate::http::failure::is_transient;
 use crate::layout::Layout;
-use crate::manifest::Descriptor;
+use crate::manifest::{Descriptor, ImageManifest};
 use crate::platform::Platform;
 use crate::reference::{validate_repository, Reference};
 use crate::{Error, Result};
@@ -404,13 +404,7 @@ impl Client {
                 m.digest
             )));
         };
-        plan.add_manifest(&m.digest, &m.body);
-        plan.images.push(m.digest.clone());
-        for d in std::iter::once(&image.config).chain(&image.layers) {
-            if plan.seen.insert(d.digest.clone()) {
-                plan.blobs.push(d.clone());
-            }
-        }
+        plan.add_image(&m.digest, &m.body, image);
         Ok(())
     }
 
@@ -576,6 +570,17 @@ impl Plan {
     pub(super) fn add_manifest(&mut self, digest: &Digest, body: &[u8]) {
         if self.seen.insert(digest.clone()) {
             self.manifests.push((digest.clone(), body.to_vec()));
+        }
+    }
+
+    /// An image manifest, and the config and layers it names (each once).
+    pub(super) fn add_image(&mut self, digest: &Digest, body: &[u8], image: &ImageManifest) {
+        self.add_manifest(digest, body);
+        self.images.push(digest.clone());
+        for d in std::iter::once(&image.config).chain(&image.layers) {
+            if self.seen.insert(d.digest.clone()) {
+                self.blobs.push(d.clone());
+            }
         }
     }
 
